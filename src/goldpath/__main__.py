@@ -1,0 +1,3 @@
+from goldpath.cli import main
+
+main()

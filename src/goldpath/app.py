@@ -1,0 +1,162 @@
+"""ASGI app factory. Thin: features mount their own routers through the plugin hook."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from goldpath import __version__
+from goldpath.core.errors import GoldpathError
+from goldpath.core.platform import Platform
+
+log = structlog.get_logger("goldpath.http")
+
+REQUESTS = Counter(
+    "goldpath_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "goldpath_http_request_duration_seconds",
+    "HTTP request duration",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+PROBLEM = "application/problem+json"
+
+
+def problem(
+    request: Request, status: int, title: str, detail: str, *, name: str = "Error", **extra: Any
+) -> JSONResponse:
+    """RFC 9457 problem details, plus Backstage's ``error``/``response`` members so Backstage
+    clients (which read ``body.error.message``) show the same message."""
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+        "error": {"name": name, "message": detail},
+        "request": {"method": request.method, "url": str(request.url.path)},
+        "response": {"statusCode": status},
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+def create_app(platform: Platform) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="goldpath",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        elapsed = time.perf_counter() - started
+        route = _route_of(request)
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(request.method, route).observe(elapsed)
+        response.headers["x-request-id"] = request_id
+        if route not in ("/healthz", "/metrics", "/readyz"):
+            log.info(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round(elapsed * 1000, 2),
+                request_id=request_id,
+            )
+        return response
+
+    @app.exception_handler(GoldpathError)
+    async def on_goldpath_error(request: Request, exc: GoldpathError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if exc.where:
+            extra["where"] = exc.where
+        if exc.details:
+            extra["errors"] = exc.details
+        if exc.status_code >= 500:
+            log.error("request failed", error=str(exc), path=request.url.path)
+        return problem(
+            request, exc.status_code, exc.title, str(exc), name=exc.backstage_name, **extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
+        return problem(request, 400, "Invalid input", detail, name="InputError", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        accepts_html = "text/html" in request.headers.get("accept", "")
+        renderer = getattr(app.state, "html_error_renderer", None)
+        if accepts_html and renderer is not None and not request.url.path.startswith("/api/"):
+            return renderer(request, exc.status_code, str(exc.detail))  # type: ignore[no-any-return]
+        name = "NotFoundError" if exc.status_code == 404 else "Error"
+        return problem(request, exc.status_code, str(exc.detail), str(exc.detail), name=name)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem(request, 500, "Internal error", "an unexpected error occurred")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            platform.db.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return problem(request, 503, "Not ready", f"database unreachable: {exc}")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/version", tags=["platform"])
+    def version() -> dict[str, str]:
+        return {"version": __version__}
+
+    for routers in platform.plugins.hook.goldpath_routers(platform=platform):
+        for router in routers or []:
+            app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""The software catalog: Backstage-compatible entities, locations, processing and queries."""

@@ -1,0 +1,1 @@
+"""The core every feature stands on: config, database, tasks, events, plugins, errors."""

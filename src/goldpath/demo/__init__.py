@@ -1,0 +1,1 @@
+"""The demo organisation that `goldpath up` shows a newcomer."""

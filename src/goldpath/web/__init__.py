@@ -1,0 +1,1 @@
+"""The portal shell: base layout and the home page. Features add their own pages."""
