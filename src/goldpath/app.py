@@ -21,9 +21,7 @@ from goldpath.core.platform import Platform
 
 log = structlog.get_logger("goldpath.http")
 
-REQUESTS = Counter(
-    "goldpath_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("goldpath_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "goldpath_http_request_duration_seconds",
     "HTTP request duration",
@@ -116,8 +114,7 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors()
+            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         return problem(request, 400, "Invalid input", detail, name="InputError", errors=errors)
@@ -127,7 +124,7 @@ def create_app(platform: Platform) -> FastAPI:
         accepts_html = "text/html" in request.headers.get("accept", "")
         renderer = getattr(app.state, "html_error_renderer", None)
         if accepts_html and renderer is not None and not request.url.path.startswith("/api/"):
-            return renderer(request, exc.status_code, str(exc.detail))  # type: ignore[no-any-return]
+            return renderer(request, exc.status_code, str(exc.detail))
         name = "NotFoundError" if exc.status_code == 404 else "Error"
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail), name=name)
 

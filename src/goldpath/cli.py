@@ -41,7 +41,10 @@ def _settings(config: Path | None, **overrides: Any) -> Any:
 
 @app.command()
 def serve(
-    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Run the API, the portal and embedded workers (no demo data)."""
     from goldpath.server import serve as run
@@ -51,7 +54,10 @@ def serve(
 
 @app.command()
 def up(
-    host: HostOpt = None, port: PortOpt = None, data_dir: DataDirOpt = None, config: ConfigOpt = None
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Run the server with the demo organisation loaded: the one-laptop experience."""
     from goldpath.server import serve as run

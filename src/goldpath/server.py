@@ -19,8 +19,11 @@ log = structlog.get_logger("goldpath")
 
 
 def build_worker(platform: Platform, concurrency: int | None = None) -> Worker:
-    jobs = [job for group in platform.plugins.hook.goldpath_periodic_jobs(platform=platform)
-            for job in group or []]
+    jobs = [
+        job
+        for group in platform.plugins.hook.goldpath_periodic_jobs(platform=platform)
+        for job in group or []
+    ]
     return Worker(
         platform.tasks,
         concurrency=platform.settings.worker.concurrency if concurrency is None else concurrency,

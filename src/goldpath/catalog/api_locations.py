@@ -40,7 +40,9 @@ def list_locations(request: Request) -> list[dict[str, Any]]:
 
 @router.post("/locations", status_code=201)
 def add_location(
-    request: Request, body: LocationInput, dryRun: bool = Query(False)  # noqa: N803
+    request: Request,
+    body: LocationInput,
+    dryRun: bool = Query(False),  # noqa: N803
 ) -> JSONResponse:
     result = _catalog(request).add_location(body.type, body.target, dry_run=dryRun)
     return JSONResponse(result, status_code=200 if dryRun else 201)

@@ -45,7 +45,9 @@ def _fail(message: str) -> None:
 
 @catalog_app.command("add")
 def add(
-    target: Annotated[str, typer.Argument(help="File path or glob, URL, or git REPO[//PATH][?ref=REF].")],
+    target: Annotated[
+        str, typer.Argument(help="File path or glob, URL, or git REPO[//PATH][?ref=REF].")
+    ],
     type_: Annotated[
         str | None, typer.Option("--type", help="file, url or git (guessed when omitted).")
     ] = None,
@@ -61,7 +63,9 @@ def add(
         target = str(Path(target).resolve())
     api = client(url)
     params = {"dryRun": "true"} if dry_run else {}
-    result = api.post("/api/catalog/locations", json={"type": kind, "target": target}, params=params)
+    result = api.post(
+        "/api/catalog/locations", json={"type": kind, "target": target}, params=params
+    )
     if dry_run:
         if json:
             print_json(result)
@@ -70,7 +74,9 @@ def add(
             meta = entity["metadata"]
             console.print(f"  {entity['kind']}:{meta.get('namespace', 'default')}/{meta['name']}")
         for error in result.get("errors", []):
-            err_console.print(f"[red]✗[/red] {error.get('where')}: {error['message']}", highlight=False)
+            err_console.print(
+                f"[red]✗[/red] {error.get('where')}: {error['message']}", highlight=False
+            )
         console.print(f"{len(result['entities'])} entities would be added")
         return
     location = result["location"]
@@ -88,7 +94,9 @@ def add(
             f"{len(outcome.get('errors', []))} errors"
         )
         for error in outcome.get("errors", [])[:20]:
-            err_console.print(f"  [red]✗[/red] {error.get('where')}: {error['message']}", highlight=False)
+            err_console.print(
+                f"  [red]✗[/red] {error.get('where')}: {error['message']}", highlight=False
+            )
         if task["status"] != "succeeded":
             _fail(f"processing {task['status']}: {task.get('error')}")
 
@@ -96,7 +104,9 @@ def add(
 @catalog_app.command("ls")
 def ls(
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Only entities owned by this ref.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only entities owned by this ref.")
+    ] = None,
     filters: Annotated[
         list[str] | None, typer.Option("--filter", help="key=value (repeatable, AND).")
     ] = None,
@@ -109,7 +119,13 @@ def ls(
     if kind:
         parts.append(f"kind={kind}")
     if owner:
-        ref = owner if ":" in owner else f"group:default/{owner}" if "/" not in owner else f"group:{owner}"
+        ref = (
+            owner
+            if ":" in owner
+            else f"group:default/{owner}"
+            if "/" not in owner
+            else f"group:{owner}"
+        )
         parts.append(f"relations.ownedBy={ref}")
     for part in parts:
         if "=" not in part and not part.strip():
@@ -227,8 +243,10 @@ def refresh(
 
 
 @catalog_app.command("rm")
-def rm(location_id: Annotated[str, typer.Argument(help="Location id (see `catalog locations`).")],
-       url: UrlOpt = None) -> None:
+def rm(
+    location_id: Annotated[str, typer.Argument(help="Location id (see `catalog locations`).")],
+    url: UrlOpt = None,
+) -> None:
     """Unregister a location and delete the entities it produced."""
     client(url).delete(f"/api/catalog/locations/{quote(location_id, safe='')}")
     console.print(f"[green]✓[/green] removed location {location_id}")

@@ -26,7 +26,8 @@ class Document:
 
 def _document_lines(content: bytes) -> list[int]:
     """1-based first line of each document, assuming documents split on ``---`` lines."""
-    starts = [content.count(b"\n", 0, m.start()) + 1 for m in _DOC_START.finditer(content)]
+    # A document's first line is the one after its ``---`` marker.
+    starts = [content.count(b"\n", 0, m.start()) + 2 for m in _DOC_START.finditer(content)]
     head = content[: _DOC_START.search(content).start()] if starts else content  # type: ignore[union-attr]
     if not starts or _has_content(head):
         starts.insert(0, 1)

@@ -45,7 +45,9 @@ def _walk(value: Any, base: Source | None, reader: Reader, out: Resolution, path
             key = next(iter(value))
             if key in PLACEHOLDERS:
                 return _resolve(key, value[key], base, reader, out, path)
-        return {k: _walk(v, base, reader, out, f"{path}.{k}" if path else k) for k, v in value.items()}
+        return {
+            k: _walk(v, base, reader, out, f"{path}.{k}" if path else k) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_walk(v, base, reader, out, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
@@ -60,9 +62,7 @@ def _resolve(
     try:
         if base is None and not ref.startswith(("http://", "https://")):
             raise GoldpathError(f"relative reference {ref} has no location to resolve against")
-        source = (
-            reader.resolve_relative(base, ref) if base is not None else Source("url", ref)
-        )
+        source = reader.resolve_relative(base, ref) if base is not None else Source("url", ref)
         content = reader.read(source)
     except GoldpathError as exc:
         out.errors.append(f"{path}: {kind} {ref} could not be read: {exc.message}")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import typer
-from fastapi import APIRouter
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goldpath.core.hookspecs import hookimpl
 
 # Imported lazily: the CLI loads every plugin to find its commands and must start fast.
 if TYPE_CHECKING:
+    import typer
+    from fastapi import APIRouter
+
     from goldpath.core.platform import Platform
     from goldpath.core.tasks import PeriodicJob, TaskContext
 
@@ -78,6 +76,11 @@ def goldpath_periodic_jobs(platform: Platform) -> list[PeriodicJob]:
 
 @hookimpl
 def goldpath_startup(platform: Platform) -> None:
+    from goldpath.catalog.providers import ProviderConnection
     from goldpath.catalog.service import get_catalog
 
-    get_catalog(platform).ensure_static_locations()
+    catalog = get_catalog(platform)
+    catalog.ensure_static_locations()
+    for providers in platform.plugins.hook.goldpath_catalog_providers(platform=platform):
+        for provider in providers or []:
+            provider.connect(ProviderConnection(catalog.processor, provider.name))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from goldpath.catalog import model
@@ -52,7 +52,9 @@ def _digest(data: bytes) -> str:
 
 def generated_location_name(type_: str, target: str) -> str:
     """Backstage names the entity of a registered location after a hash of type and target."""
-    return "generated-" + hashlib.sha1(f"{type_}:{target}".encode(), usedforsecurity=False).hexdigest()
+    return (
+        "generated-" + hashlib.sha1(f"{type_}:{target}".encode(), usedforsecurity=False).hexdigest()
+    )
 
 
 def location_entity(type_: str, target: str) -> dict[str, Any]:
@@ -190,7 +192,9 @@ class Processor:
                     raise GoldpathError(f"no file matches {target}", where=target)
             except GoldpathError as exc:
                 loc.errors.append(f"target {target}: {exc.message}")
-                report.errors.append(_error(exc.message, f"{loc.ref}: {target}", exc.backstage_name))
+                report.errors.append(
+                    _error(exc.message, f"{loc.ref}: {target}", exc.backstage_name)
+                )
                 continue
             for source in sources:
                 key = str(source)
@@ -215,7 +219,9 @@ class Processor:
             entity = doc.data
             try:
                 if not isinstance(entity, dict):
-                    raise GoldpathError(f"expected an entity (a mapping), got {type(entity).__name__}")
+                    raise GoldpathError(
+                        f"expected an entity (a mapping), got {type(entity).__name__}"
+                    )
                 metadata = entity.get("metadata")
                 if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
                     raise GoldpathError("entity has no metadata.name")
@@ -236,9 +242,7 @@ class Processor:
         return out
 
     # ================================================================ runs
-    def refresh_location(
-        self, location_id: str, progress: Progress | None = None
-    ) -> RunReport:
+    def refresh_location(self, location_id: str, progress: Progress | None = None) -> RunReport:
         started = time.perf_counter()
         with self.db.session(write=False) as session:
             row = session.get(LocationRow, location_id)
@@ -339,7 +343,7 @@ class Processor:
                 allowed_kinds=settings.allowed_kinds,
                 allow_unknown_kinds=settings.allow_unknown_kinds,
             ):
-                errors.append(f"{problem.path}: {problem.message}")
+                errors.append(_problem_text(problem.path, problem.message))
         return entity, errors, reads
 
     def _flush(
@@ -396,15 +400,13 @@ class Processor:
                 relations: list[tuple[str, str, str]] = []
                 if not errors:
                     found, problems = relations_for(entity)
-                    errors.extend(f"{p.path}: {p.message}" for p in problems)
+                    errors.extend(_problem_text(p.path, p.message) for p in problems)
                     relations = [(r.source.key, r.type, str(r.target)) for r in found]
                 # Errors reading a Location's targets show on it but do not block it.
                 error_records = [_error(e, item.where()) for e in [*item.errors, *errors]]
                 if errors:
                     report.failed += 1
-                    report.errors.extend(
-                        _error(f"{item.ref}: {e}", item.where()) for e in errors
-                    )
+                    report.errors.extend(_error(f"{item.ref}: {e}", item.where()) for e in errors)
                 else:
                     report.processed += 1
                 values = {
@@ -478,7 +480,7 @@ class Processor:
                     }
                 )
         if rows:
-            session.execute(RelationRow.__table__.insert(), rows)
+            session.execute(insert(RelationRow), rows)
         return touched
 
     # ================================================================ stitching
@@ -564,7 +566,15 @@ class Processor:
                     )
                 )
             if finals:
-                write_final_entities(session, finals)
+                rejected = write_final_entities(session, finals)
+                for ref_key, reason in rejected.items():
+                    # Backstage refuses to stitch such entities too; say why on the entity.
+                    processing = session.get(ProcessingRow, ref_key)
+                    if processing is not None:
+                        errors = jsonutil.loads(processing.errors)
+                        errors.append(_error(reason, processing.source))
+                        processing.errors = jsonutil.dumps(errors)
+                        processing.processed = None
         if finals:
             self.events.append(
                 "catalog.entities.stitched",
@@ -625,3 +635,7 @@ def _annotation(entity: dict[str, Any], name: str) -> str | None:
         value = metadata["annotations"].get(name)
         return value if isinstance(value, str) else None
     return None
+
+
+def _problem_text(path: str, message: str) -> str:
+    return message if message.startswith(path) else f"{path}: {message}"

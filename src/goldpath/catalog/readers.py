@@ -272,7 +272,9 @@ class Reader:
         if base.type == "git":
             git = GitTarget.parse(base.target)
             joined = os.path.normpath(
-                os.path.join(os.path.dirname(git.path), ref.lstrip("/") if ref.startswith("/") else ref)
+                os.path.join(
+                    os.path.dirname(git.path), ref.lstrip("/") if ref.startswith("/") else ref
+                )
             )
             if joined.startswith(".."):
                 raise NotAllowedError(f"{ref} points outside the repository", where=str(base))

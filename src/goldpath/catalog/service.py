@@ -152,7 +152,9 @@ class CatalogService:
         key = str(EntityRef(kind, namespace, name)).lower()
         with self.db.session(write=False) as session:
             row = session.get(ProcessingRow, key)
-            location = session.get(LocationRow, row.location_id) if row and row.location_id else None
+            location = (
+                session.get(LocationRow, row.location_id) if row and row.location_id else None
+            )
         if location is None:
             raise NotFoundError(f"no location found for entity {key}")
         return _location(location)
@@ -213,8 +215,8 @@ class CatalogService:
                     break
                 entity = jsonutil.loads(body)
                 parent = row.parent_key
-                is_parent_entity = parent and ":" in parent and not parent.startswith(
-                    ("root:", "provider:")
+                is_parent_entity = (
+                    parent and ":" in parent and not parent.startswith(("root:", "provider:"))
                 )
                 items.append(
                     {

@@ -45,6 +45,4 @@ def list_events(
     events = request.app.state.platform.events.list(
         types=type, subject=subject, after_id=after, limit=limit
     )
-    return [
-        {**asdict(e), "created_at": e.created_at.isoformat()} for e in events
-    ]
+    return [{**asdict(e), "created_at": e.created_at.isoformat()} for e in events]

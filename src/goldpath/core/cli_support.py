@@ -30,7 +30,9 @@ def print_json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def wait_for_task(api: Client, task_id: str, *, label: str, timeout: float = 600.0) -> dict[str, Any]:
+def wait_for_task(
+    api: Client, task_id: str, *, label: str, timeout: float = 600.0
+) -> dict[str, Any]:
     """Follow a background task with a live status line until it ends."""
     deadline = time.monotonic() + timeout
     task: dict[str, Any] = {}

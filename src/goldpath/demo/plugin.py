@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from goldpath.core.hookspecs import hookimpl
-from goldpath.core.platform import Platform
+
+if TYPE_CHECKING:
+    from goldpath.core.platform import Platform
 
 log = structlog.get_logger("goldpath.demo")
 DEMO_CATALOG = Path(__file__).parent / "catalog"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import TYPE_CHECKING
 
 from goldpath.core.hookspecs import hookimpl
-from goldpath.core.platform import Platform
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from goldpath.core.platform import Platform
 
 
 @hookimpl

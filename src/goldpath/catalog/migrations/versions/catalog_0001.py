@@ -75,9 +75,7 @@ def upgrade() -> None:
         sa.Column("target_ref", sa.Text(), nullable=False),
     )
     op.create_index("ix_catalog_relations_source", "catalog_relations", ["source_key"])
-    op.create_index(
-        "ix_catalog_relations_originating", "catalog_relations", ["originating_key"]
-    )
+    op.create_index("ix_catalog_relations_originating", "catalog_relations", ["originating_key"])
 
 
 def downgrade() -> None:
