@@ -26,10 +26,17 @@ class Document:
 
 def _document_lines(content: bytes) -> list[int]:
     """1-based first line of each document, assuming documents split on ``---`` lines."""
-    # A document's first line is the one after its ``---`` marker.
-    starts = [content.count(b"\n", 0, m.start()) + 2 for m in _DOC_START.finditer(content)]
-    head = content[: _DOC_START.search(content).start()] if starts else content  # type: ignore[union-attr]
-    if not starts or _has_content(head):
+    starts: list[int] = []
+    line, position = 1, 0
+    first_marker: int | None = None
+    for match in _DOC_START.finditer(content):
+        line += content.count(b"\n", position, match.start())
+        position = match.start()
+        if first_marker is None:
+            first_marker = match.start()
+        # A document's first line is the one after its ``---`` marker.
+        starts.append(line + 1)
+    if first_marker is None or _has_content(content[:first_marker]):
         starts.insert(0, 1)
     return starts
 

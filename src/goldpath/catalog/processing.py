@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from goldpath.catalog import model
@@ -251,6 +251,9 @@ class Processor:
             type_, target = row.type, row.target
         report = RunReport()
         emitted_keys: set[str] = set()
+        # Stitched once at the end: an entity's relations keep arriving from later batches
+        # (a team gains ownerOf rows from every file), so stitching per batch redoes work.
+        dirty: set[str] = set()
         with self.reader() as reader:
             root = location_entity(type_, target)
             batch: list[Emitted] = []
@@ -260,11 +263,12 @@ class Processor:
                 emitted_keys.add(item.ref.key)
                 batch.append(item)
                 if len(batch) >= BATCH_SIZE:
-                    self._flush(batch, location_id, reader, report)
+                    dirty |= self._flush(batch, location_id, reader, report)
                     batch = []
                     if progress:
-                        progress(f"{report.entities} entities read, {report.stitched} stitched")
-            self._flush(batch, location_id, reader, report)
+                        progress(f"{report.entities} entities read")
+            dirty |= self._flush(batch, location_id, reader, report)
+        report.stitched += self.stitch(dirty, progress)
         self._apply_conflicts(location_id, report)
         report.orphaned = self._orphan_missing(location_id, emitted_keys)
         report.seconds = time.perf_counter() - started
@@ -309,9 +313,11 @@ class Processor:
             annotations.setdefault(model.ANNOTATION_ORIGIN_LOCATION, parent)
             emitted.append(Emitted(entity, ref, parent))
         report.entities = len(emitted)
+        dirty: set[str] = set()
         with self.reader() as reader:
             for start in range(0, len(emitted), BATCH_SIZE):
-                self._flush(emitted[start : start + BATCH_SIZE], None, reader, report)
+                dirty |= self._flush(emitted[start : start + BATCH_SIZE], None, reader, report)
+        report.stitched += self.stitch(dirty)
         gone: list[str] = [r.lower() for r in removed]
         if full is not None:
             keep = {e.ref.key for e in emitted}
@@ -348,9 +354,14 @@ class Processor:
 
     def _flush(
         self, batch: list[Emitted], location_id: str | None, reader: Reader, report: RunReport
-    ) -> None:
+    ) -> set[str]:
+        """Process a batch and store it; return the keys whose final entity must be rebuilt.
+
+        The work that needs no database (placeholders, validation, relations) happens before
+        the write transaction opens, so the SQLite write lock is held only for the writes.
+        """
         if not batch:
-            return
+            return set()
         # A Location entity can appear twice in a run when a conflict added an error to it
         # after it was emitted: the last copy carries every error.
         unique: dict[str, Emitted] = {}
@@ -359,79 +370,98 @@ class Processor:
         keys = list(unique)
         now = _now()
         to_stitch: set[str] = set()
-        with self.db.session() as session:
+        table = ProcessingRow.__table__
+        with self.db.session(write=False) as session:
             existing = {
                 row.ref_key: row
-                for row in session.scalars(
-                    select(ProcessingRow).where(ProcessingRow.ref_key.in_(keys))
+                for row in session.execute(
+                    select(
+                        table.c.ref_key,
+                        table.c.parent_key,
+                        table.c.location_id,
+                        table.c.source,
+                        table.c.input_hash,
+                        table.c.processed.is_not(None).label("ok"),
+                    ).where(table.c.ref_key.in_(keys))
                 )
             }
             live_locations = set(session.scalars(select(LocationRow.id)).all())
-            changed_relations: dict[str, list[tuple[str, str, str]]] = {}
-            for key, item in unique.items():
-                row = existing.get(key)
-                owner = location_id or item.parent_key
-                if row is not None and row.parent_key != ORPHAN_PARENT:
-                    row_owner = row.location_id or row.parent_key
-                    if row_owner != owner and (
-                        row.location_id is None or row.location_id in live_locations
-                    ):
-                        message = (
-                            f"{item.ref} from {item.where()} conflicts with the same entity "
-                            f"already provided by {row.source or row.parent_key}; "
-                            "the later one is rejected"
-                        )
-                        report.conflict(item.parent_key, message, item.where())
-                        continue
-                entity, errors, reads = self._prepare(item, reader)
-                unprocessed = jsonutil.dumps_sorted(item.entity)
-                input_hash = _digest(
-                    unprocessed
-                    + "\n".join([item.parent_key, *reads, *errors, *item.errors]).encode()
-                )
-                if (
-                    row is not None
-                    and row.input_hash == input_hash
-                    and row.processed is not None
-                    and row.parent_key == item.parent_key
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        failed_updates: list[dict[str, Any]] = []
+        changed_relations: dict[str, list[tuple[str, str, str]]] = {}
+        for key, item in unique.items():
+            row = existing.get(key)
+            owner = location_id or item.parent_key
+            if row is not None and row.parent_key != ORPHAN_PARENT:
+                row_owner = row.location_id or row.parent_key
+                if row_owner != owner and (
+                    row.location_id is None or row.location_id in live_locations
                 ):
-                    report.unchanged += 1
+                    message = (
+                        f"{item.ref} from {item.where()} conflicts with the same entity "
+                        f"already provided by {row.source or row.parent_key}; "
+                        "the later one is rejected"
+                    )
+                    report.conflict(item.parent_key, message, item.where())
                     continue
-                relations: list[tuple[str, str, str]] = []
-                if not errors:
-                    found, problems = relations_for(entity)
-                    errors.extend(_problem_text(p.path, p.message) for p in problems)
-                    relations = [(r.source.key, r.type, str(r.target)) for r in found]
-                # Errors reading a Location's targets show on it but do not block it.
-                error_records = [_error(e, item.where()) for e in [*item.errors, *errors]]
-                if errors:
-                    report.failed += 1
-                    report.errors.extend(_error(f"{item.ref}: {e}", item.where()) for e in errors)
-                else:
-                    report.processed += 1
-                values = {
-                    "unprocessed": unprocessed.decode(),
-                    "parent_key": item.parent_key,
-                    "location_id": location_id,
-                    "source": str(item.source) if item.source else None,
-                    "source_line": item.line,
-                    "input_hash": input_hash,
-                    "errors": jsonutil.dumps(error_records),
-                    "processed_at": now,
-                }
-                if not errors:
-                    values["processed"] = jsonutil.dumps(entity)
-                    changed_relations[key] = relations
-                if row is None:
-                    session.add(ProcessingRow(ref_key=key, **values))
-                else:
-                    for name, value in values.items():
-                        setattr(row, name, value)
-                to_stitch.add(key)
-            session.flush()
+            entity, errors, reads = self._prepare(item, reader)
+            unprocessed = jsonutil.dumps_sorted(item.entity)
+            input_hash = _digest(
+                unprocessed + "\n".join([item.parent_key, *reads, *errors, *item.errors]).encode()
+            )
+            if (
+                row is not None
+                and row.input_hash == input_hash
+                and row.ok
+                and row.parent_key == item.parent_key
+            ):
+                report.unchanged += 1
+                continue
+            relations: list[tuple[str, str, str]] = []
+            if not errors:
+                found, problems = relations_for(entity)
+                errors.extend(_problem_text(p.path, p.message) for p in problems)
+                relations = [(r.source.key, r.type, str(r.target)) for r in found]
+            # Errors reading a Location's targets show on it but do not block it.
+            error_records = [_error(e, item.where()) for e in [*item.errors, *errors]]
+            values: dict[str, Any] = {
+                "unprocessed": unprocessed.decode(),
+                "parent_key": item.parent_key,
+                "location_id": location_id,
+                "source": str(item.source) if item.source else None,
+                "source_line": item.line,
+                "input_hash": input_hash,
+                "errors": jsonutil.dumps(error_records),
+                "processed_at": now,
+            }
+            if errors:
+                report.failed += 1
+                report.errors.extend(_error(f"{item.ref}: {e}", item.where()) for e in errors)
+            else:
+                report.processed += 1
+                # A failed attempt keeps the last good processed form, which stays served.
+                values["processed"] = jsonutil.dumps(entity)
+                changed_relations[key] = relations
+            if row is None:
+                inserts.append({"ref_key": key, "processed": None, **values})
+            elif errors:
+                failed_updates.append({"b_key": key, **values})
+            else:
+                updates.append({"b_key": key, **values})
+            to_stitch.add(key)
+        with self.db.session() as session:
+            connection = session.connection()
+            if inserts:
+                connection.execute(insert(table), inserts)
+            for rows in (updates, failed_updates):
+                if rows:
+                    connection.execute(
+                        update(table).where(table.c.ref_key == bindparam("b_key")), rows
+                    )
             if changed_relations:
                 to_stitch |= self._replace_relations(session, changed_relations)
-        report.stitched += self.stitch(to_stitch)
+        return to_stitch
 
     def _apply_conflicts(self, location_id: str, report: RunReport) -> None:
         """Put this run's conflicts on the Location entities that emitted the rejected
@@ -480,16 +510,18 @@ class Processor:
                     }
                 )
         if rows:
-            session.execute(insert(RelationRow), rows)
+            session.connection().execute(insert(RelationRow.__table__), rows)
         return touched
 
     # ================================================================ stitching
-    def stitch(self, keys: Iterable[str]) -> int:
+    def stitch(self, keys: Iterable[str], progress: Progress | None = None) -> int:
         """Rebuild the final entity of each key from its processed form and relations."""
         pending = sorted(set(keys))
         written = 0
         for start in range(0, len(pending), BATCH_SIZE):
             written += self._stitch_chunk(pending[start : start + BATCH_SIZE])
+            if progress:
+                progress(f"{min(start + BATCH_SIZE, len(pending))}/{len(pending)} stitched")
         return written
 
     def _stitch_chunk(self, keys: list[str]) -> int:

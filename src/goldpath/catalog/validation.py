@@ -173,16 +173,17 @@ def _ipv4_ok(domain: str) -> bool:
     labels = domain.split(".")
     if labels[-1] == "" and len(labels) > 1:
         labels.pop()
-    last = labels[-1]
+    last_label = labels[-1]
     numbers = [_ipv4_number(label) for label in labels]
-    if numbers[-1] is None and not (last.isascii() and last.isdigit()):
+    if numbers[-1] is None and not (last_label.isascii() and last_label.isdigit()):
         return True  # a domain name, not an address
-    if len(numbers) > 4 or any(n is None for n in numbers):
+    if len(numbers) > 4:
         return False
-    *head, last = numbers
-    return all(n is not None and n <= 255 for n in head) and (
-        last is not None and last < 256 ** (5 - len(numbers))
-    )
+    parts = [n for n in numbers if n is not None]
+    if len(parts) != len(numbers):
+        return False
+    *head, last = parts
+    return all(n <= 255 for n in head) and last < 256 ** (5 - len(parts))
 
 
 _DIGITS = {10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF"),
