@@ -422,7 +422,7 @@ class Processor:
             if not errors:
                 found, problems = relations_for(entity)
                 errors.extend(_problem_text(p.path, p.message) for p in problems)
-                relations = [(r.source.key, r.type, str(r.target)) for r in found]
+                relations = [(r.source.key, r.type, r.target.key) for r in found]
             # Errors reading a Location's targets show on it but do not block it.
             error_records = [_error(e, item.where()) for e in [*item.errors, *errors]]
             values: dict[str, Any] = {
