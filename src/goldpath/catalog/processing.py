@@ -31,7 +31,7 @@ from goldpath.catalog.store import EntityRow, LocationRow, ProcessingRow, Relati
 from goldpath.catalog.validation import validate_entity
 from goldpath.core import jsonutil
 from goldpath.core.config import Settings
-from goldpath.core.db import Database
+from goldpath.core.db import Database, bulk_insert
 from goldpath.core.errors import GoldpathError, NotFoundError
 from goldpath.core.events import EventLog
 
@@ -426,7 +426,9 @@ class Processor:
             # Errors reading a Location's targets show on it but do not block it.
             error_records = [_error(e, item.where()) for e in [*item.errors, *errors]]
             values: dict[str, Any] = {
-                "unprocessed": unprocessed.decode(),
+                # Kept only when processing failed, to show what was read; a clean entity's
+                # processed form says it all and halves what an ingest writes.
+                "unprocessed": unprocessed.decode() if errors else "",
                 "parent_key": item.parent_key,
                 "location_id": location_id,
                 "source": str(item.source) if item.source else None,
@@ -501,16 +503,13 @@ class Processor:
         for origin, relations in changed.items():
             for source_key, type_, target in relations:
                 touched.add(source_key)
-                rows.append(
-                    {
-                        "originating_key": origin,
-                        "source_key": source_key,
-                        "type": type_,
-                        "target_ref": target,
-                    }
-                )
-        if rows:
-            session.connection().execute(insert(RelationRow.__table__), rows)
+                rows.append((origin, source_key, type_, target))
+        bulk_insert(
+            session,
+            RelationRow.__tablename__,
+            ("originating_key", "source_key", "type", "target_ref"),
+            rows,
+        )
         return touched
 
     # ================================================================ stitching

@@ -44,7 +44,8 @@ class ProcessingRow(Base):
     __tablename__ = "catalog_processing"
 
     ref_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    #: The entity as read, placeholders unresolved (JSON).
+    #: The entity as read, placeholders unresolved (JSON); kept only while processing it
+    #: fails, to show what was read. Change detection uses ``input_hash``.
     unprocessed: Mapped[str] = mapped_column(Text)
     #: Who emitted it: ``location:<ns>/<name>`` of the parent Location entity, or
     #: ``provider:<name>`` for entity providers.
