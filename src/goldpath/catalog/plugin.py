@@ -31,10 +31,10 @@ def goldpath_services(platform: Platform) -> dict[str, Any]:
 
 @hookimpl
 def goldpath_routers(platform: Platform) -> list[APIRouter]:
-    from goldpath.catalog import api_entities, api_locations
+    from goldpath.catalog import api_entities, api_locations, pages
 
     # Locations first: its /entities/by-name/.../ancestry must not be shadowed.
-    return [api_locations.router, api_entities.router]
+    return [api_locations.router, api_entities.router, pages.router]
 
 
 @hookimpl
@@ -84,3 +84,8 @@ def goldpath_startup(platform: Platform) -> None:
     for providers in platform.plugins.hook.goldpath_catalog_providers(platform=platform):
         for provider in providers or []:
             provider.connect(ProviderConnection(catalog.processor, provider.name))
+
+
+@hookimpl
+def goldpath_nav_items() -> list[dict[str, str]]:
+    return [{"title": "Catalog", "href": "/catalog"}]

@@ -7,10 +7,21 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 
 from goldpath import __version__
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def register_template_dir(path: Path) -> None:
+    """Let a feature's pages extend the shell's ``base.html`` with templates of its own."""
+    loader = templates.env.loader
+    assert isinstance(loader, FileSystemLoader)
+    if str(path) not in loader.searchpath:
+        loader.searchpath.append(str(path))
+
+
 router = APIRouter(include_in_schema=False)
 
 
