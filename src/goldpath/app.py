@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from goldpath import __version__
 from goldpath.core.errors import GoldpathError
@@ -51,9 +53,59 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+_QUIET_ROUTES = frozenset({"/healthz", "/metrics", "/readyz"})
+
+
+class ObserveMiddleware:
+    """Request id, Prometheus metrics and one log line per request.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream
+    per request, which is most of a fast endpoint's time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+                break
+        request_id = request_id or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = request_id
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+            if route not in _QUIET_ROUTES:
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                    request_id=request_id,
+                )
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -70,33 +122,7 @@ def create_app(platform: Platform) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        elapsed = time.perf_counter() - started
-        route = _route_of(request)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
-        response.headers["x-request-id"] = request_id
-        if route not in ("/healthz", "/metrics", "/readyz"):
-            log.info(
-                "request",
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-                ms=round(elapsed * 1000, 2),
-                request_id=request_id,
-            )
-        return response
+    app.add_middleware(ObserveMiddleware)
 
     @app.exception_handler(GoldpathError)
     async def on_goldpath_error(request: Request, exc: GoldpathError) -> JSONResponse:
