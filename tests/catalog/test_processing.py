@@ -445,3 +445,18 @@ def test_plugin_entity_providers_are_connected_at_start(settings: Any) -> None:
             get_catalog(platform).queries.by_name("user", "default", "grace")
     finally:
         platform.close()
+
+
+def test_facets_follow_catalog_changes(platform: Platform, shop: Path, tmp_path: Path) -> None:
+    catalog = get_catalog(platform)
+
+    def kinds() -> dict[str, int]:
+        facets = catalog.queries.facets(["kind"])["facets"]["kind"]
+        return {f["value"]: f["count"] for f in facets}
+
+    assert kinds() == {}
+    location_id = register(platform, "file", str(shop))
+    assert kinds() == {"API": 1, "Component": 1, "Group": 1, "Location": 1}
+    assert kinds() == {"API": 1, "Component": 1, "Group": 1, "Location": 1}  # served again
+    catalog.remove_location(location_id)
+    assert kinds() == {}

@@ -24,7 +24,8 @@ JSON = "application/json"
 StrList = Annotated[list[str] | None, Query()]
 
 
-def get_queries(request: Request) -> EntityQueries:
+async def get_queries(request: Request) -> EntityQueries:
+    # async: a dependency that does no I/O should not cost a thread-pool hop per request.
     queries: EntityQueries = request.app.state.platform.services["catalog"].queries
     return queries
 

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import structlog
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from goldpath.catalog.flatten import SearchRowTuple, search_rows
-from goldpath.catalog.store import EntityRow, SearchRow
+from goldpath.catalog.store import EntityRow, MetaRow, SearchRow
 from goldpath.core import jsonutil
 from goldpath.core.errors import InputError
 
@@ -79,7 +79,16 @@ def write_final_entities(session: Session, items: Sequence[FinalEntity]) -> dict
     now = datetime.now(UTC)
     for chunk in _chunks(prepared):
         _write_chunk(session, chunk, now)
+    if prepared:
+        bump_generation(session)
     return rejected
+
+
+def bump_generation(session: Session) -> None:
+    """Mark every cached answer derived from final entities as stale (in this transaction)."""
+    session.execute(
+        update(MetaRow).where(MetaRow.key == "generation").values(value=MetaRow.value + 1)
+    )
 
 
 def _upsert_statement(session: Session) -> Any:
@@ -204,6 +213,8 @@ def delete_final_entities(session: Session, ref_keys: Sequence[str]) -> int:
         session.execute(delete(_SEARCH).where(_SEARCH.c.entity_id.in_(ids)))
         result = session.execute(delete(_ENTITIES).where(_ENTITIES.c.ref_key.in_(part)))
         deleted += int(getattr(result, "rowcount", 0) or 0)
+    if deleted:
+        bump_generation(session)
     return deleted
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from sqlalchemy import Connection, text
 
 from goldpath.core.db import Database
 from goldpath.core.errors import InputError, NotFoundError
+
+_GENERATION = text("SELECT value FROM catalog_meta WHERE key = 'generation'")
+_FACET_CACHE_SIZE = 256
 
 #: ``GET /entities/by-query`` page size when the caller gives none (Backstage's default).
 DEFAULT_QUERY_LIMIT = 200
@@ -500,6 +504,8 @@ class EntityQueries:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._facet_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, Json]] = {}
+        self._facet_lock = threading.Lock()
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -1034,6 +1040,26 @@ class EntityQueries:
 
     # ------------------------------------------------------------------ facets
     def facets(self, facets: Sequence[str], filter: Any = None) -> Json:
+        """Facets, from a cache that one tiny read of the catalog generation validates.
+
+        Portals ask for the same facets on every page view while the catalog changes
+        rarely; any write of final entities (on any replica) bumps the generation.
+        Callers must treat the result as read-only.
+        """
+        key = (tuple(_strings(facets)), tuple(_strings(filter)))
+        with self._connect() as conn:
+            generation = conn.execute(_GENERATION).scalar()
+        cached = self._facet_cache.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        result = self._facets(facets, filter)
+        with self._facet_lock:
+            if len(self._facet_cache) >= _FACET_CACHE_SIZE:
+                self._facet_cache.pop(next(iter(self._facet_cache)))
+            self._facet_cache[key] = (generation, result)
+        return result
+
+    def _facets(self, facets: Sequence[str], filter: Any = None) -> Json:
         """``GET /entity-facets``: ``{"facets": {facet: [{"value", "count"}]}}``.
 
         Counted per lower-cased value and shown with one of its original spellings, where

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -117,3 +118,14 @@ class RelationRow(Base):
         Index("ix_catalog_relations_source", "source_key"),
         Index("ix_catalog_relations_originating", "originating_key"),
     )
+
+
+class MetaRow(Base):
+    """Catalog-wide counters. ``generation`` grows with every write of final entities, so
+    caches of derived answers (facets) know, with one tiny read, when they went stale —
+    across replicas too."""
+
+    __tablename__ = "catalog_meta"
+
+    key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
