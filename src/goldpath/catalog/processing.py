@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from goldpath.catalog import model
@@ -31,13 +31,16 @@ from goldpath.catalog.store import EntityRow, LocationRow, ProcessingRow, Relati
 from goldpath.catalog.validation import validate_entity
 from goldpath.core import jsonutil
 from goldpath.core.config import Settings
-from goldpath.core.db import Database, bulk_insert
+from goldpath.core.db import Database, analyze, bulk_insert
 from goldpath.core.errors import GoldpathError, NotFoundError
 from goldpath.core.events import EventLog
 
 log = structlog.get_logger("goldpath.catalog")
 
 BATCH_SIZE = 1000
+#: Entities written before the planner statistics are refreshed (then at every doubling).
+ANALYZE_AFTER = 5000
+CATALOG_TABLES = ("catalog_processing", "catalog_relations", "catalog_entities", "catalog_search")
 ORPHAN_PARENT = ""  # parent_key of an entity no source emits any more
 PROCESSING_STATUS = "backstage.io/catalog-processing"
 
@@ -254,6 +257,7 @@ class Processor:
         # Stitched once at the end: an entity's relations keep arriving from later batches
         # (a team gains ownerOf rows from every file), so stitching per batch redoes work.
         dirty: set[str] = set()
+        analyzed = 0
         with self.reader() as reader:
             root = location_entity(type_, target)
             batch: list[Emitted] = []
@@ -265,10 +269,14 @@ class Processor:
                 if len(batch) >= BATCH_SIZE:
                     dirty |= self._flush(batch, location_id, reader, report)
                     batch = []
+                    analyzed = self._maybe_analyze(report.processed, analyzed)
                     if progress:
                         progress(f"{report.entities} entities read")
             dirty |= self._flush(batch, location_id, reader, report)
+        self._maybe_analyze(report.processed, analyzed)
         report.stitched += self.stitch(dirty, progress)
+        if len(dirty) >= ANALYZE_AFTER:
+            self._analyze()
         self._apply_conflicts(location_id, report)
         report.orphaned = self._orphan_missing(location_id, emitted_keys)
         report.seconds = time.perf_counter() - started
@@ -279,6 +287,17 @@ class Processor:
         )
         log.info("location refreshed", location=f"{type_}:{target}", **report.as_dict())
         return report
+
+    def _maybe_analyze(self, processed: int, analyzed: int) -> int:
+        """Refresh planner statistics whenever a run has doubled what it wrote."""
+        if processed - analyzed >= max(ANALYZE_AFTER, analyzed):
+            self._analyze()
+            return processed
+        return analyzed
+
+    def _analyze(self) -> None:
+        with self.db.session() as session:
+            analyze(session, CATALOG_TABLES)
 
     def dry_run(self, type_: str, target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """What registering the location would add, with no writes."""
@@ -370,7 +389,7 @@ class Processor:
         keys = list(unique)
         now = _now()
         to_stitch: set[str] = set()
-        table = ProcessingRow.__table__
+        table = cast(Table, ProcessingRow.__table__)
         with self.db.session(write=False) as session:
             existing = {
                 row.ref_key: row

@@ -31,10 +31,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Up to 256 MiB of page cache per connection, used only as the database grows: the
+    # Up to 128 MiB of page cache per connection, used only as the database grows: the
     # catalog's search index is written in random key order and thrashes a small cache.
-    cursor.execute("PRAGMA cache_size=-262144")
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA mmap_size=268435456")
     # Checkpoint every 64 MiB of WAL instead of every 4 MiB: a large catalog ingest writes
     # gigabytes, and each checkpoint pays an fsync.
     cursor.execute("PRAGMA wal_autocheckpoint=16384")
@@ -131,10 +131,12 @@ def bulk_insert(
     dbapi = connection.connection.driver_connection
     column_list = ", ".join(columns)
     if connection.dialect.name == "postgresql":
-        with dbapi.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with (
+            dbapi.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
         return
     placeholders = ", ".join("?" for _ in columns)
     cursor = dbapi.cursor()  # type: ignore[union-attr]
@@ -142,3 +144,13 @@ def bulk_insert(
         cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})", rows)
     finally:
         cursor.close()
+
+
+def analyze(session: Session, tables: Sequence[str]) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL plans from them; a
+    table that grew from empty to millions of rows within minutes still looks empty)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+    else:
+        session.execute(text("PRAGMA optimize"))
