@@ -32,6 +32,8 @@ LATENCY = Histogram(
 )
 
 PROBLEM = "application/problem+json"
+#: Paths whose clients are Backstage's own packages.
+BACKSTAGE_PATHS = ("/api/catalog/",)
 
 
 def problem(
@@ -50,7 +52,17 @@ def problem(
         "request": {"method": request.method, "url": str(request.url.path)},
         "response": {"statusCode": status},
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=_error_media_type(request))
+
+
+def _error_media_type(request: Request) -> str:
+    """problem+json, except on Backstage's API surface for clients that did not ask for it:
+    Backstage's clients only read error bodies served as application/json."""
+    if PROBLEM in request.headers.get("accept", ""):
+        return PROBLEM
+    if request.url.path.startswith(BACKSTAGE_PATHS):
+        return "application/json"
+    return PROBLEM
 
 
 _QUIET_ROUTES = frozenset({"/healthz", "/metrics", "/readyz"})

@@ -45,7 +45,7 @@ def catalog_file(tmp_path: Path) -> Path:
 def test_location_lifecycle(client: TestClient, platform: Platform, catalog_file: Path) -> None:
     body = {"type": "file", "target": str(catalog_file)}
     dry = client.post("/api/catalog/locations?dryRun=true", json=body)
-    assert dry.status_code == 200
+    assert dry.status_code == 201
     assert [e["metadata"]["name"] for e in dry.json()["entities"] if e["kind"] == "Component"] == [
         "web"
     ]
@@ -66,7 +66,8 @@ def test_location_lifecycle(client: TestClient, platform: Platform, catalog_file
     web = client.get("/api/catalog/entities/by-name/component/default/web").json()
     ancestry = client.get("/api/catalog/entities/by-name/component/default/web/ancestry").json()
     assert ancestry["items"][0]["entity"]["metadata"]["uid"] == web["metadata"]["uid"]
-    assert ancestry["items"][0]["parentEntityRefs"] == [ancestry["rootEntityRef"]]
+    assert ancestry["rootEntityRef"] == "component:default/web"
+    assert ancestry["items"][0]["parentEntityRefs"] == [location["entityRef"]]
 
     assert client.delete(f"/api/catalog/locations/{location['id']}").status_code == 204
     assert client.get("/api/catalog/entities/by-name/component/default/web").status_code == 404
@@ -74,9 +75,18 @@ def test_location_lifecycle(client: TestClient, platform: Platform, catalog_file
 
 
 def test_errors_are_problem_json_with_backstage_members(client: TestClient) -> None:
-    response = client.post("/api/catalog/locations", json={"type": "file", "target": "/etc/passwd"})
+    problem = {"accept": "application/problem+json"}
+    response = client.post(
+        "/api/catalog/locations", json={"type": "file", "target": "/etc/passwd"}, headers=problem
+    )
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
+    # Backstage's clients parse error bodies only when served as application/json.
+    plain = client.post("/api/catalog/locations", json={"type": "file", "target": "/etc/passwd"})
+    assert plain.headers["content-type"].startswith("application/json")
+    assert plain.json()["error"]["name"] == "NotAllowedError"
+    elsewhere = client.get("/api/platform/tasks/nope")
+    assert elsewhere.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert "outside the catalog file roots" in body["detail"]
     assert body["error"]["name"] == "NotAllowedError"

@@ -238,7 +238,8 @@ def test_nested_locations_resolve_relative_to_their_own_file(
     ancestry = catalog.ancestry("user", "default", "ada")
     chain = [i["entity"]["metadata"]["name"] for i in ancestry["items"]]
     assert chain[:2] == ["ada", "org"] and chain[2].startswith("generated-")
-    assert ancestry["rootEntityRef"].startswith("location:default/generated-")
+    assert ancestry["rootEntityRef"] == "user:default/ada"  # the entity asked about
+    assert ancestry["items"][1]["parentEntityRefs"] == ["location:default/" + chain[2]]
 
 
 def test_unregistering_a_location_removes_its_entities(platform: Platform, shop: Path) -> None:

@@ -17,8 +17,13 @@ from goldpath.catalog.relations import Relation, relations_for
 EXAMPLES = Path("/work/shared/conformance/catalog/backstage-examples")
 
 
-def _entity(kind: str, spec: dict[str, Any], *, namespace: str | None = None,
-            api_version: str = "backstage.io/v1alpha1") -> dict[str, Any]:
+def _entity(
+    kind: str,
+    spec: dict[str, Any],
+    *,
+    namespace: str | None = None,
+    api_version: str = "backstage.io/v1alpha1",
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": "n"}
     if namespace is not None:
         metadata["namespace"] = namespace
@@ -37,11 +42,21 @@ def _ok(entity: dict[str, Any]) -> list[Relation]:
 
 def test_component_relations_both_ways_with_default_kinds() -> None:
     # The case of Backstage's own BuiltinKindsEntityProcessor test: 14 relations.
-    relations = _ok(_entity("Component", {
-        "type": "service", "lifecycle": "l", "owner": "o", "subcomponentOf": "s",
-        "providesApis": ["b"], "consumesApis": ["c"], "dependsOn": ["Resource:r", "Component:d"],
-        "system": "s",
-    }))
+    relations = _ok(
+        _entity(
+            "Component",
+            {
+                "type": "service",
+                "lifecycle": "l",
+                "owner": "o",
+                "subcomponentOf": "s",
+                "providesApis": ["b"],
+                "consumesApis": ["c"],
+                "dependsOn": ["Resource:r", "Component:d"],
+                "system": "s",
+            },
+        )
+    )
     assert len(relations) == 14
     assert _triples(relations) == {
         ("component:default/n", "ownedBy", "group:default/o"),
@@ -72,9 +87,15 @@ def test_component_dependency_of_reverses_into_depends_on() -> None:
 
 
 def test_depends_on_without_a_kind_is_a_problem_on_that_ref_only() -> None:
-    relations, problems = relations_for(_entity("Component", {
-        "owner": "team-a", "dependsOn": ["resource:db", "cache"],
-    }))
+    relations, problems = relations_for(
+        _entity(
+            "Component",
+            {
+                "owner": "team-a",
+                "dependsOn": ["resource:db", "cache"],
+            },
+        )
+    )
     assert [p.path for p in problems] == ["spec.dependsOn[1]"]
     assert '"cache" names no kind' in problems[0].message
     assert _triples(relations) == {
@@ -86,10 +107,18 @@ def test_depends_on_without_a_kind_is_a_problem_on_that_ref_only() -> None:
 
 
 def test_defaults_use_the_entitys_namespace_and_explicit_parts_win() -> None:
-    relations = _ok(_entity("Component", {
-        "owner": "team-a", "system": "shared/platform", "providesApis": ["api:other/x"],
-        "consumesApis": ["user:y"],
-    }, namespace="payments"))
+    relations = _ok(
+        _entity(
+            "Component",
+            {
+                "owner": "team-a",
+                "system": "shared/platform",
+                "providesApis": ["api:other/x"],
+                "consumesApis": ["user:y"],
+            },
+            namespace="payments",
+        )
+    )
     me = "component:payments/n"
     outgoing = {(r.type, str(r.target)) for r in relations if str(r.source) == me}
     assert outgoing == {
@@ -108,9 +137,17 @@ def test_api_resource_system_domain_relations() -> None:
         ("api:default/n", "partOf", "system:default/s"),
         ("system:default/s", "hasPart", "api:default/n"),
     }
-    resource = _ok(_entity("Resource", {
-        "owner": "o", "dependsOn": ["Component:c"], "dependencyOf": ["Component:d"], "system": "s",
-    }))
+    resource = _ok(
+        _entity(
+            "Resource",
+            {
+                "owner": "o",
+                "dependsOn": ["Component:c"],
+                "dependencyOf": ["Component:d"],
+                "system": "s",
+            },
+        )
+    )
     assert len(resource) == 8
     assert ("resource:default/n", "dependencyOf", "component:default/d") in _triples(resource)
     assert ("component:default/d", "dependsOn", "resource:default/n") in _triples(resource)
@@ -129,9 +166,19 @@ def test_api_resource_system_domain_relations() -> None:
 
 
 def test_group_and_user_relations() -> None:
-    assert _triples(_ok(_entity("Group", {
-        "type": "team", "parent": "p", "children": ["c"], "members": ["m"],
-    }))) == {
+    assert _triples(
+        _ok(
+            _entity(
+                "Group",
+                {
+                    "type": "team",
+                    "parent": "p",
+                    "children": ["c"],
+                    "members": ["m"],
+                },
+            )
+        )
+    ) == {
         ("group:default/n", "childOf", "group:default/p"),
         ("group:default/p", "parentOf", "group:default/n"),
         ("group:default/n", "parentOf", "group:default/c"),
@@ -162,14 +209,23 @@ def test_kinds_without_relation_fields_give_none(kind: str) -> None:
 
 def test_empty_and_missing_fields_give_nothing() -> None:
     assert _ok(_entity("Component", {"owner": "", "providesApis": [], "system": None})) == []
-    assert relations_for({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-                          "metadata": {"name": "n"}}) == ([], [])
+    assert relations_for(
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "n"}}
+    ) == ([], [])
 
 
 def test_bad_refs_become_problems_not_exceptions() -> None:
-    relations, problems = relations_for(_entity("Group", {
-        "type": "team", "parent": "group:/x", "children": ["", 3, "ok"], "members": "alice",
-    }))
+    relations, problems = relations_for(
+        _entity(
+            "Group",
+            {
+                "type": "team",
+                "parent": "group:/x",
+                "children": ["", 3, "ok"],
+                "members": "alice",
+            },
+        )
+    )
     assert [p.path for p in problems] == ["spec.parent", "spec.children[0]", "spec.children[1]"]
     assert "not on the form" in problems[0].message
     assert "must not be empty" in problems[1].message
@@ -215,15 +271,32 @@ def test_shared_backstage_examples_relate_as_a_real_backstage_did() -> None:
     } <= found
 
 
-_refs = st.one_of(st.text(max_size=12), st.integers(), st.none(),
-                  st.lists(st.one_of(st.text(max_size=12), st.integers()), max_size=3))
+_refs = st.one_of(
+    st.text(max_size=12),
+    st.integers(),
+    st.none(),
+    st.lists(st.one_of(st.text(max_size=12), st.integers()), max_size=3),
+)
 
 
 @given(
     kind=st.sampled_from(["Component", "API", "Resource", "System", "Domain", "Group", "User"]),
     spec=st.dictionaries(
-        st.sampled_from(["owner", "system", "dependsOn", "dependencyOf", "providesApis",
-                         "memberOf", "children", "members", "parent", "domain", "subdomainOf"]),
+        st.sampled_from(
+            [
+                "owner",
+                "system",
+                "dependsOn",
+                "dependencyOf",
+                "providesApis",
+                "memberOf",
+                "children",
+                "members",
+                "parent",
+                "domain",
+                "subdomainOf",
+            ]
+        ),
         _refs,
     ),
     namespace=st.sampled_from([None, "default", "Payments"]),

@@ -64,8 +64,11 @@ KIND_EXAMPLES: list[dict[str, Any]] = [
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Resource",
         "metadata": {"name": "artists-db", "description": "Stores artist details"},
-        "spec": {"type": "database", "owner": "artist-relations-team",
-                 "system": "artist-engagement-portal"},
+        "spec": {
+            "type": "database",
+            "owner": "artist-relations-team",
+            "system": "artist-engagement-portal",
+        },
     },
     {
         "apiVersion": "backstage.io/v1alpha1",
@@ -137,11 +140,18 @@ KIND_EXAMPLES: list[dict[str, Any]] = [
                 {"properties": {"repoUrl": {"type": "string", "ui:field": "RepoUrlPicker"}}},
             ],
             "steps": [
-                {"id": "fetch", "name": "Fetch", "action": "fetch:plain",
-                 "input": {"url": "./template"}},
-                {"id": "publish", "action": "publish:github",
-                 "input": {"repoUrl": "${{ parameters.repoUrl }}"},
-                 "if": "${{ parameters.repoUrl }}"},
+                {
+                    "id": "fetch",
+                    "name": "Fetch",
+                    "action": "fetch:plain",
+                    "input": {"url": "./template"},
+                },
+                {
+                    "id": "publish",
+                    "action": "publish:github",
+                    "input": {"repoUrl": "${{ parameters.repoUrl }}"},
+                    "if": "${{ parameters.repoUrl }}",
+                },
             ],
             "output": {
                 "links": [{"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"}],
@@ -212,78 +222,169 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
 
 
 REJECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
-    ("bad name", _set("metadata.name", "Bad Name!"), "metadata.name",
-     'metadata.name "Bad Name!" is not valid; expected'),
+    (
+        "bad name",
+        _set("metadata.name", "Bad Name!"),
+        "metadata.name",
+        'metadata.name "Bad Name!" is not valid; expected',
+    ),
     ("name too long", _set("metadata.name", "a" * 64), "metadata.name", "at most 63"),
     ("name ends with dash", _set("metadata.name", "a-"), "metadata.name", "not valid"),
     ("name with trailing newline", _set("metadata.name", "ok\n"), "metadata.name", "not valid"),
     ("name missing", _delete("metadata.name"), "metadata.name", "metadata.name is required"),
     ("name not a string", _set("metadata.name", 42), "metadata.name", "found a number (42)"),
-    ("uppercase namespace", _set("metadata.namespace", "Payments"), "metadata.namespace",
-     "[a-z0-9] separated by [-]"),
+    (
+        "uppercase namespace",
+        _set("metadata.namespace", "Payments"),
+        "metadata.namespace",
+        "[a-z0-9] separated by [-]",
+    ),
     ("null namespace", _set("metadata.namespace", None), "metadata.namespace", "found null"),
     ("empty title", _set("metadata.title", ""), "metadata.title", "non-empty string"),
-    ("description not a string", _set("metadata.description", ["x"]), "metadata.description",
-     "must be a string"),
+    (
+        "description not a string",
+        _set("metadata.description", ["x"]),
+        "metadata.description",
+        "must be a string",
+    ),
     ("uid not a string", _set("metadata.uid", 5), "metadata.uid", "non-empty string"),
     ("etag empty", _set("metadata.etag", ""), "metadata.etag", "non-empty string"),
-    ("label key with two slashes", _set("metadata.labels", {"a/b/c": "x"}),
-     "metadata.labels.a/b/c", 'key "a/b/c" is not valid'),
-    ("label key with uppercase prefix", _set("metadata.labels", {"Example.com/x": "y"}),
-     "metadata.labels.Example.com/x", "is not valid"),
-    ("label value with a space", _set("metadata.labels", {"team": "a b"}),
-     "metadata.labels.team", '"a b" is not valid'),
-    ("label value not a string", _set("metadata.labels", {"tier": 1}),
-     "metadata.labels.tier", "must be a string"),
-    ("labels not a mapping", _set("metadata.labels", ["x"]), "metadata.labels",
-     "must be an object"),
-    ("annotation value not a string", _set("metadata.annotations", {"example.com/on": True}),
-     "metadata.annotations.example.com/on", "found a boolean (true)"),
-    ("annotation key too long", _set("metadata.annotations", {"x" * 64: "y"}),
-     f"metadata.annotations.{'x' * 64}", "is not valid"),
-    ("uppercase tag", _set("metadata.tags", ["java", "Python"]), "metadata.tags[1]",
-     '"Python" is not valid'),
+    (
+        "label key with two slashes",
+        _set("metadata.labels", {"a/b/c": "x"}),
+        "metadata.labels.a/b/c",
+        'key "a/b/c" is not valid',
+    ),
+    (
+        "label key with uppercase prefix",
+        _set("metadata.labels", {"Example.com/x": "y"}),
+        "metadata.labels.Example.com/x",
+        "is not valid",
+    ),
+    (
+        "label value with a space",
+        _set("metadata.labels", {"team": "a b"}),
+        "metadata.labels.team",
+        '"a b" is not valid',
+    ),
+    (
+        "label value not a string",
+        _set("metadata.labels", {"tier": 1}),
+        "metadata.labels.tier",
+        "must be a string",
+    ),
+    (
+        "labels not a mapping",
+        _set("metadata.labels", ["x"]),
+        "metadata.labels",
+        "must be an object",
+    ),
+    (
+        "annotation value not a string",
+        _set("metadata.annotations", {"example.com/on": True}),
+        "metadata.annotations.example.com/on",
+        "found a boolean (true)",
+    ),
+    (
+        "annotation key too long",
+        _set("metadata.annotations", {"x" * 64: "y"}),
+        f"metadata.annotations.{'x' * 64}",
+        "is not valid",
+    ),
+    (
+        "uppercase tag",
+        _set("metadata.tags", ["java", "Python"]),
+        "metadata.tags[1]",
+        '"Python" is not valid',
+    ),
     ("tag with double dash", _set("metadata.tags", ["a--b"]), "metadata.tags[0]", "not valid"),
-    ("tag with underscore", _set("metadata.tags", ["tier_gold"]), "metadata.tags[0]",
-     "not valid"),
+    ("tag with underscore", _set("metadata.tags", ["tier_gold"]), "metadata.tags[0]", "not valid"),
     ("tags not a list", _set("metadata.tags", "java"), "metadata.tags", "a list of strings"),
-    ("link without url", _set("metadata.links", [{"title": "x"}]), "metadata.links[0].url",
-     "metadata.links[0].url is required"),
-    ("link url not a URL", _set("metadata.links", [{"url": "example.com/x"}]),
-     "metadata.links[0].url", "absolute URL"),
-    ("blank link title", _set("metadata.links", [{"url": "https://a.b", "title": "  "}]),
-     "metadata.links[0].title", "non-empty string"),
-    ("link icon not a string", _set("metadata.links", [{"url": "https://a.b", "icon": 3}]),
-     "metadata.links[0].icon", "non-empty string"),
-    ("empty link type", _set("metadata.links", [{"url": "https://a.b", "type": ""}]),
-     "metadata.links[0].type", "non-empty string"),
-    ("link not an object", _set("metadata.links", ["https://a.b"]), "metadata.links[0]",
-     "an object"),
+    (
+        "link without url",
+        _set("metadata.links", [{"title": "x"}]),
+        "metadata.links[0].url",
+        "metadata.links[0].url is required",
+    ),
+    (
+        "link url not a URL",
+        _set("metadata.links", [{"url": "example.com/x"}]),
+        "metadata.links[0].url",
+        "absolute URL",
+    ),
+    (
+        "blank link title",
+        _set("metadata.links", [{"url": "https://a.b", "title": "  "}]),
+        "metadata.links[0].title",
+        "non-empty string",
+    ),
+    (
+        "link icon not a string",
+        _set("metadata.links", [{"url": "https://a.b", "icon": 3}]),
+        "metadata.links[0].icon",
+        "non-empty string",
+    ),
+    (
+        "empty link type",
+        _set("metadata.links", [{"url": "https://a.b", "type": ""}]),
+        "metadata.links[0].type",
+        "non-empty string",
+    ),
+    (
+        "link not an object",
+        _set("metadata.links", ["https://a.b"]),
+        "metadata.links[0]",
+        "an object",
+    ),
     ("metadata missing", _delete("metadata"), "metadata", "metadata is required"),
     ("metadata not an object", _set("metadata", "x"), "metadata", "must be an object"),
     ("apiVersion missing", _delete("apiVersion"), "apiVersion", "apiVersion is required"),
-    ("apiVersion malformed", _set("apiVersion", "backstage.io/v1/alpha"), "apiVersion",
-     "is not valid"),
-    ("apiVersion unknown for the kind", _set("apiVersion", "backstage.io/v2"), "apiVersion",
-     'apiVersion "backstage.io/v2" is not supported for kind Component'),
+    (
+        "apiVersion malformed",
+        _set("apiVersion", "backstage.io/v1/alpha"),
+        "apiVersion",
+        "is not valid",
+    ),
+    (
+        "apiVersion unknown for the kind",
+        _set("apiVersion", "backstage.io/v2"),
+        "apiVersion",
+        'apiVersion "backstage.io/v2" is not supported for kind Component',
+    ),
     ("kind missing", _delete("kind"), "kind", "kind is required"),
     ("kind malformed", _set("kind", "My-Kind"), "kind", "is not valid"),
     ("kind unknown", _set("kind", "Widget"), "kind", 'kind "Widget" is not known'),
     ("kind miscased", _set("kind", "component"), "kind", 'use "Component"'),
     ("foreign root field", _set("status", {}), "status", "not allowed at the top level"),
-    ("relations given in the descriptor", _set("relations", []), "relations",
-     "not allowed at the top level"),
+    (
+        "relations given in the descriptor",
+        _set("relations", []),
+        "relations",
+        "not allowed at the top level",
+    ),
     ("spec missing", _delete("spec"), "spec", "spec is required for kind Component"),
     ("spec not an object", _set("spec", []), "spec", "must be an object"),
-    ("owner missing", _delete("spec.owner"), "spec.owner",
-     "spec.owner is required for kind Component"),
+    (
+        "owner missing",
+        _delete("spec.owner"),
+        "spec.owner",
+        "spec.owner is required for kind Component",
+    ),
     ("lifecycle empty", _set("spec.lifecycle", ""), "spec.lifecycle", "found an empty string"),
     ("type not a string", _set("spec.type", 3), "spec.type", "non-empty string"),
     ("system null", _set("spec.system", None), "spec.system", "found null"),
-    ("providesApis not a list", _set("spec.providesApis", "petstore"), "spec.providesApis",
-     "a list of strings"),
-    ("dependsOn item not a string", _set("spec.dependsOn", ["resource:db", 7]),
-     "spec.dependsOn[1]", "found a number (7)"),
+    (
+        "providesApis not a list",
+        _set("spec.providesApis", "petstore"),
+        "spec.providesApis",
+        "a list of strings",
+    ),
+    (
+        "dependsOn item not a string",
+        _set("spec.dependsOn", ["resource:db", 7]),
+        "spec.dependsOn[1]",
+        "found a number (7)",
+    ),
 ]
 
 
@@ -328,8 +429,12 @@ def test_required_spec_fields_per_kind(kind: str, field: str) -> None:
 
 
 def test_location_needs_no_spec_field_but_presence_is_an_enum() -> None:
-    location = {"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
-                "metadata": {"name": "l"}, "spec": {}}
+    location = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": {"name": "l"},
+        "spec": {},
+    }
     assert validate_entity(location) == []
     location["spec"] = {"target": "./a.yaml", "presence": "maybe"}
     assert _paths(validate_entity(location)) == ["spec.presence"]
@@ -376,8 +481,12 @@ def test_v1beta2_templates_are_not_accepted() -> None:
 
 
 def test_unknown_kinds_can_be_allowed_and_get_envelope_rules_only() -> None:
-    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
-              "spec": {"anything": [1, 2]}}
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"anything": [1, 2]},
+    }
     assert _paths(validate_entity(widget)) == ["kind"]
     assert validate_entity(widget, allowed_kinds=["widget"]) == []
     assert validate_entity(widget, allow_unknown_kinds=True) == []
@@ -399,7 +508,10 @@ def test_every_problem_is_reported_at_once() -> None:
     del entity["spec"]["owner"]
     entity["spec"]["system"] = 5
     assert _paths(validate_entity(entity)) == [
-        "metadata.name", "metadata.tags[0]", "spec.owner", "spec.system",
+        "metadata.name",
+        "metadata.tags[0]",
+        "spec.owner",
+        "spec.system",
     ]
 
 
@@ -471,8 +583,9 @@ def test_a_name_is_accepted_exactly_when_it_matches_the_format(name: str) -> Non
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -480,8 +593,19 @@ _json = st.recursive(
 @given(
     kind=st.sampled_from(["Component", "API", "Group", "User", "Template", "Location", "X"]),
     metadata=st.dictionaries(
-        st.sampled_from(["name", "namespace", "title", "labels", "annotations", "tags",
-                         "links", "description", "uid"]),
+        st.sampled_from(
+            [
+                "name",
+                "namespace",
+                "title",
+                "labels",
+                "annotations",
+                "tags",
+                "links",
+                "description",
+                "uid",
+            ]
+        ),
         _json,
     ),
     spec=_json,

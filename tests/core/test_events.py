@@ -41,7 +41,10 @@ def test_append_and_list_in_order(events: EventLog) -> None:
     assert second.id > first.id
     assert first.created_at.tzinfo is not None
     assert (first.type, first.subject, first.data, first.actor) == (
-        "deploy.started", "svc:api", {"v": 1}, "alice"
+        "deploy.started",
+        "svc:api",
+        {"v": 1},
+        "alice",
     )
     assert events.list() == [first, second]
 
@@ -194,7 +197,8 @@ def test_stream_yields_appended_events_until_closed(events: EventLog) -> None:
     assert events.subscriber_count == 0
     got = asyncio.run(consume())
     assert [(e.type, e.subject) for e in got] == [
-        ("deploy.finished", "one"), ("deploy.finished", "two")
+        ("deploy.finished", "one"),
+        ("deploy.finished", "two"),
     ]
     assert listeners == [1, 0]
     # The loop is gone; appending must neither fail nor try to reach it.

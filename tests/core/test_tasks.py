@@ -170,7 +170,10 @@ def test_retry_with_backoff_then_success(tasks: TaskQueue) -> None:
     assert tasks.run_one() is True
     done = tasks.get(task_id)
     assert (done.status, done.attempts, done.result, done.error) == (
-        "succeeded", 2, {"ok": True}, None
+        "succeeded",
+        2,
+        {"ok": True},
+        None,
     )
     assert calls == [1, 2]
 

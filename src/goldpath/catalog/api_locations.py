@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from goldpath.catalog.service import CatalogService, get_catalog
+from goldpath.core.errors import InputError
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 
@@ -42,10 +43,39 @@ def list_locations(request: Request) -> list[dict[str, Any]]:
 def add_location(
     request: Request,
     body: LocationInput,
-    dryRun: bool = Query(False),  # noqa: N803
+    dryRun: bool = Query(False),  # noqa: N803 - Backstage's parameter names
+    onConflict: str = Query("reject", pattern="^(reject|refresh)$"),  # noqa: N803
 ) -> JSONResponse:
-    result = _catalog(request).add_location(body.type, body.target, dry_run=dryRun)
-    return JSONResponse(result, status_code=200 if dryRun else 201)
+    result = _catalog(request).add_location(
+        body.type, body.target, dry_run=dryRun, on_conflict=onConflict
+    )
+    # Backstage answers 201 to dry runs too, and its client insists on it.
+    return JSONResponse(result, status_code=201)
+
+
+class LocationQueryInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    limit: int = Field(100, ge=1, le=1000)
+    cursor: str | None = None
+    query: dict[str, Any] | None = None
+
+
+@router.post("/locations/by-query")
+def query_locations(request: Request, body: LocationQueryInput) -> dict[str, Any]:
+    return _catalog(request).query_locations(limit=body.limit, cursor=body.cursor, query=body.query)
+
+
+@router.put("/locations/{location_id}")
+def update_location(request: Request, location_id: str, body: LocationInput) -> dict[str, str]:
+    return _catalog(request).update_location(location_id, body.type, body.target).as_dict()
+
+
+@router.post("/analyze-location")
+def analyze_location() -> None:
+    raise InputError(
+        "goldpath does not analyze repositories to generate entities; register the "
+        "catalog-info.yaml file, URL or git repository directly with POST /locations"
+    )
 
 
 @router.get("/locations/by-entity/{kind}/{namespace}/{name}")

@@ -150,7 +150,10 @@ def _write_chunk(
     stored: dict[int, dict[SearchRowTuple, list[int]]] = {}
     for row_id, entity_id, key, value, original in session.execute(
         select(
-            _SEARCH.c.id, _SEARCH.c.entity_id, _SEARCH.c.key, _SEARCH.c.value,
+            _SEARCH.c.id,
+            _SEARCH.c.entity_id,
+            _SEARCH.c.key,
+            _SEARCH.c.value,
             _SEARCH.c.original_value,
         ).where(_SEARCH.c.entity_id.in_(list(wanted)))
     ).tuples():

@@ -60,13 +60,13 @@ def generated_location_name(type_: str, target: str) -> str:
     )
 
 
-def location_entity(type_: str, target: str) -> dict[str, Any]:
+def location_entity(type_: str, target: str, name: str | None = None) -> dict[str, Any]:
     ref = f"{type_}:{target}"
     return {
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Location",
         "metadata": {
-            "name": generated_location_name(type_, target),
+            "name": name or generated_location_name(type_, target),
             "namespace": "default",
             "annotations": {
                 model.ANNOTATION_LOCATION: ref,
@@ -251,7 +251,7 @@ class Processor:
             row = session.get(LocationRow, location_id)
             if row is None:
                 raise NotFoundError(f"location {location_id} does not exist")
-            type_, target = row.type, row.target
+            type_, target, entity_name = row.type, row.target, row.entity_name
         report = RunReport()
         emitted_keys: set[str] = set()
         # Stitched once at the end: an entity's relations keep arriving from later batches
@@ -259,7 +259,7 @@ class Processor:
         dirty: set[str] = set()
         analyzed = 0
         with self.reader() as reader:
-            root = location_entity(type_, target)
+            root = location_entity(type_, target, entity_name)
             batch: list[Emitted] = []
             for item in self.walk(root, f"root:{location_id}", reader, report):
                 if item.ref.key not in emitted_keys:

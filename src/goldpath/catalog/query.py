@@ -393,8 +393,10 @@ class _Cursor:
 
     def encode(self) -> str:
         data = {
-            "f": [[[c.key, list(c.values) if c.values is not None else None] for c in g]
-                  for g in self.filter or ()],
+            "f": [
+                [[c.key, list(c.values) if c.values is not None else None] for c in g]
+                for g in self.filter or ()
+            ],
             "t": [list(self.text.keys), self.text.term] if self.text else None,
             "o": list(self.order) if self.order else None,
             "p": self.position,
@@ -410,8 +412,9 @@ class _Cursor:
             data = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             groups = tuple(
                 tuple(
-                    Condition(str(key), tuple(str(v) for v in values) if values is not None
-                              else None)
+                    Condition(
+                        str(key), tuple(str(v) for v in values) if values is not None else None
+                    )
                     for key, values in group
                 )
                 for group in data["f"]
@@ -429,7 +432,8 @@ class _Cursor:
             return cls(
                 filter=groups or None,
                 text=TextCondition(tuple(str(k) for k in text_[0]), str(text_[1]))
-                if text_ else None,
+                if text_
+                else None,
                 order=(str(order[0]), order[1]) if order else None,
                 position=position,
                 backward=data["b"],
@@ -607,9 +611,7 @@ class EntityQueries:
     ) -> bytes:
         bodies = self._by_refs(entity_refs, filter)
         wanted = parse_fields(fields)
-        parts = [
-            b"null" if body is None else _render([body], wanted)[0] for body in bodies
-        ]
+        parts = [b"null" if body is None else _render([body], wanted)[0] for body in bodies]
         return b'{"items":[' + b",".join(parts) + b"]}"
 
     def by_refs(
@@ -790,8 +792,13 @@ class EntityQueries:
         """``GET /entities/by-query``: ``{"items", "totalItems", "pageInfo"}``."""
         wanted = parse_fields(fields)
         page = self.query_page(
-            cursor=cursor, limit=limit, offset=offset, filter=filter, order_fields=order_fields,
-            full_text_term=full_text_term, full_text_fields=full_text_fields,
+            cursor=cursor,
+            limit=limit,
+            offset=offset,
+            filter=filter,
+            order_fields=order_fields,
+            full_text_term=full_text_term,
+            full_text_fields=full_text_fields,
         )
         return {
             "items": _parse(page.bodies, wanted),
@@ -803,8 +810,13 @@ class EntityQueries:
         wanted = parse_fields(fields)
         page = self.query_page(**kwargs)
         return (
-            b'{"items":[' + b",".join(_render(page.bodies, wanted)) + b'],"totalItems":'
-            + str(page.total).encode() + b',"pageInfo":' + orjson.dumps(page.page_info()) + b"}"
+            b'{"items":['
+            + b",".join(_render(page.bodies, wanted))
+            + b'],"totalItems":'
+            + str(page.total).encode()
+            + b',"pageInfo":'
+            + orjson.dumps(page.page_info())
+            + b"}"
         )
 
     def _query(self, conn: Connection, state: _Cursor, limit: int, offset: int) -> QueryPage:
@@ -1084,8 +1096,7 @@ class EntityQueries:
                 )
             else:
                 source = (
-                    f"catalog_search s WHERE s.key IN ({sql.binds(keys)}) "
-                    "AND s.value IS NOT NULL"
+                    f"catalog_search s WHERE s.key IN ({sql.binds(keys)}) AND s.value IS NOT NULL"
                 )
                 if not plan.everything:
                     source += f" AND s.entity_id IN ({plan.ids_sql(sql)})"
@@ -1105,4 +1116,3 @@ class EntityQueries:
 def entities_array_json(bodies: Sequence[str], fields: Sequence[str] | None) -> bytes:
     """A JSON array of entities from stored bodies (projected when ``fields`` are given)."""
     return b"[" + b",".join(_render(bodies, fields)) + b"]"
-

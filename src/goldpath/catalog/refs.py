@@ -85,9 +85,7 @@ def parse_entity_ref(
         kind, namespace, name = ref.get("kind"), ref.get("namespace"), ref.get("name")
         for part, value in (("kind", kind), ("namespace", namespace), ("name", name)):
             if value is not None and not isinstance(value, str):
-                raise InputError(
-                    f"Entity reference {_text(ref)} has a {part} that is not a string"
-                )
+                raise InputError(f"Entity reference {_text(ref)} has a {part} that is not a string")
     else:
         raise InputError(
             f"Entity reference must be a string on the form {_FORM} or a mapping with "

@@ -109,9 +109,11 @@ def relations_for(entity: Mapping[str, Any]) -> tuple[list[Relation], list[Field
         if not value:
             continue
         path = f"spec.{rel.field}"
-        items = [(path, value)] if not isinstance(value, list) else [
-            (f"{path}[{i}]", item) for i, item in enumerate(value)
-        ]
+        items = (
+            [(path, value)]
+            if not isinstance(value, list)
+            else [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+        )
         for where, raw in items:
             target = _target(rel, where, raw, self_ref.namespace, problems)
             if target is None or (rel.type, target.key) in seen:

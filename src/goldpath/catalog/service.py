@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from goldpath.catalog import model
+from goldpath.catalog.predicate_eval import matches_predicate
 from goldpath.catalog.processing import (
     ORPHAN_PARENT,
     Processor,
@@ -35,13 +36,23 @@ class Location:
     id: str
     type: str
     target: str
+    #: The ref of the location's own Location entity (catalog-client ≥ 1.16 requires it).
+    entity_ref: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "type": self.type, "target": self.target}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "target": self.target,
+            "entityRef": self.entity_ref,
+        }
 
 
 def _location(row: LocationRow) -> Location:
-    return Location(id=row.id, type=row.type, target=row.target)
+    name = row.entity_name or generated_location_name(row.type, row.target)
+    return Location(
+        id=row.id, type=row.type, target=row.target, entity_ref=f"location:default/{name}"
+    )
 
 
 class CatalogService:
@@ -67,9 +78,21 @@ class CatalogService:
         return target
 
     def add_location(
-        self, type_: str, target: str, *, dry_run: bool = False, refresh: bool = True
+        self,
+        type_: str,
+        target: str,
+        *,
+        dry_run: bool = False,
+        refresh: bool = True,
+        on_conflict: str = "reject",
     ) -> dict[str, Any]:
-        """Register a location (Backstage's ``POST /locations``) and schedule its processing."""
+        """Register a location (Backstage's ``POST /locations``) and schedule its processing.
+
+        ``on_conflict="refresh"``: an already registered location is refreshed and returned
+        instead of rejected (Backstage's ``onConflict=refresh``).
+        """
+        if on_conflict not in ("reject", "refresh"):
+            raise InputError("onConflict must be reject or refresh", where="onConflict")
         target = self._normalise_target(type_, target)
         reader = Reader(self.settings)
         reader.check_target(type_, target)
@@ -81,13 +104,18 @@ class CatalogService:
             if errors and not entities:
                 first = errors[0]
                 raise InputError(first["message"], where=first.get("where"), details=errors)
-            location = existing or LocationRow(id=str(uuid.uuid4()), type=type_, target=target)
+            location = existing or LocationRow(
+                id=str(uuid.uuid4()), type=type_, target=target, entity_name=None
+            )
             return {
                 "location": _location(location).as_dict(),
                 "entities": entities,
                 "exists": existing is not None,
                 "errors": errors,
             }
+        if existing is not None and on_conflict == "refresh":
+            task_id = self.schedule_refresh(existing.id) if refresh else None
+            return {"location": _location(existing).as_dict(), "entities": [], "taskId": task_id}
         if existing is not None:
             raise ConflictError(
                 f"location {type_}:{target} is already registered (id {existing.id})",
@@ -99,7 +127,12 @@ class CatalogService:
                 if not probe.expand(type_, target):
                     raise InputError(f"no file matches {target}", where=target)
         row = LocationRow(
-            id=str(uuid.uuid4()), type=type_, target=target, key=key, created_at=datetime.now(UTC)
+            id=str(uuid.uuid4()),
+            type=type_,
+            target=target,
+            key=key,
+            created_at=datetime.now(UTC),
+            entity_name=generated_location_name(type_, target),
         )
         try:
             with self.db.session() as session:
@@ -132,6 +165,52 @@ class CatalogService:
         with self.db.session(write=False) as session:
             row = session.scalars(select(LocationRow).where(LocationRow.key == key)).first()
         return _location(row) if row else None
+
+    def update_location(self, location_id: str, type_: str, target: str) -> Location:
+        """Point a location elsewhere; its id and entity ref stay (Backstage's PUT)."""
+        target = self._normalise_target(type_, target)
+        Reader(self.settings).check_target(type_, target)
+        key = f"{type_}:{target}".lower()
+        try:
+            with self.db.session() as session:
+                row = session.get(LocationRow, location_id)
+                if row is None:
+                    raise NotFoundError(f"no location with id {location_id}")
+                row.entity_name = row.entity_name or generated_location_name(row.type, row.target)
+                row.type, row.target, row.key = type_, target, key
+                location = _location(row)
+                self.platform.events.append(
+                    "catalog.location.updated",
+                    subject=f"{type_}:{target}",
+                    data={"id": location_id},
+                    session=session,
+                )
+        except IntegrityError as exc:
+            raise ConflictError(f"location {type_}:{target} is already registered") from exc
+        self.schedule_refresh(location_id)
+        return location
+
+    def query_locations(
+        self, *, limit: int = 100, cursor: str | None = None, query: Any = None
+    ) -> dict[str, Any]:
+        """Backstage's ``POST /locations/by-query``: locations matching a predicate, paged."""
+        offset = 0
+        if cursor:
+            try:
+                offset = int(cursor)
+            except ValueError as exc:
+                raise InputError("malformed cursor", where="cursor") from exc
+        if limit < 1 or limit > 1000:
+            raise InputError("limit must be between 1 and 1000", where="limit")
+        matching = [
+            loc.as_dict()
+            for loc in self.list_locations()
+            if query is None or matches_predicate(loc.as_dict(), query)
+        ]
+        page = matching[offset : offset + limit]
+        next_offset = offset + limit
+        page_info = {"nextCursor": str(next_offset)} if next_offset < len(matching) else {}
+        return {"items": page, "totalItems": len(matching), "pageInfo": page_info}
 
     def remove_location(self, location_id: str) -> int:
         """Unregister a location and delete every entity it produced."""
@@ -227,8 +306,8 @@ class CatalogService:
                     }
                 )
                 current = parent if is_parent_entity else None
-        root = items[-1]["entity"]
-        return {"rootEntityRef": str(entity_ref_of(root)), "items": items}
+        # Backstage names the entity asked about as the root of its ancestry.
+        return {"rootEntityRef": str(entity_ref_of(items[0]["entity"])), "items": items}
 
     def validate_entity(self, entity: Any, location: str | None = None) -> list[dict[str, str]]:
         """Backstage's ``POST /validate-entity``: the problems, empty when valid."""

@@ -37,6 +37,9 @@ class LocationRow(Base):
     #: ``type:target`` lower-cased, unique: a location is registered once.
     key: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Name of the location's own Location entity (``generated-<sha1 of type:target>`` at
+    #: registration), kept when the target is updated so its entity ref stays stable.
+    entity_name: Mapped[str | None] = mapped_column(String(63))
 
 
 class ProcessingRow(Base):

@@ -186,8 +186,11 @@ def _ipv4_ok(domain: str) -> bool:
     return all(n <= 255 for n in head) and last < 256 ** (5 - len(parts))
 
 
-_DIGITS = {10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF"),
-           8: frozenset("01234567")}
+_DIGITS = {
+    10: frozenset("0123456789"),
+    16: frozenset("0123456789abcdefABCDEF"),
+    8: frozenset("01234567"),
+}
 
 
 def _ipv4_number(label: str) -> int | None:
@@ -383,49 +386,77 @@ _SPEC_RULES: dict[str, _SpecRules] = {
     model.KIND_COMPONENT: _SpecRules(
         ("type", "lifecycle", "owner"),
         {
-            "type": _text, "lifecycle": _text, "owner": _text, "system": _text,
-            "subcomponentOf": _text, "providesApis": _texts, "consumesApis": _texts,
+            "type": _text,
+            "lifecycle": _text,
+            "owner": _text,
+            "system": _text,
+            "subcomponentOf": _text,
+            "providesApis": _texts,
+            "consumesApis": _texts,
             "dependsOn": _texts,
         },
     ),
     model.KIND_API: _SpecRules(
         ("type", "lifecycle", "owner", "definition"),
-        {"type": _text, "lifecycle": _text, "owner": _text, "system": _text,
-         "definition": _definition},
+        {
+            "type": _text,
+            "lifecycle": _text,
+            "owner": _text,
+            "system": _text,
+            "definition": _definition,
+        },
     ),
     model.KIND_RESOURCE: _SpecRules(
         ("type", "owner"),
         {"type": _text, "owner": _text, "dependsOn": _texts, "system": _text},
     ),
-    model.KIND_SYSTEM: _SpecRules(
-        ("owner",), {"owner": _text, "domain": _text, "type": _text}
-    ),
+    model.KIND_SYSTEM: _SpecRules(("owner",), {"owner": _text, "domain": _text, "type": _text}),
     model.KIND_DOMAIN: _SpecRules(
         ("owner",), {"owner": _text, "subdomainOf": _text, "type": _text}
     ),
     model.KIND_GROUP: _SpecRules(
         ("type", "children"),
-        {"type": _text, "profile": _PROFILE, "parent": _text, "children": _texts,
-         "members": _texts},
+        {
+            "type": _text,
+            "profile": _PROFILE,
+            "parent": _text,
+            "children": _texts,
+            "members": _texts,
+        },
     ),
     model.KIND_USER: _SpecRules(("memberOf",), {"profile": _PROFILE, "memberOf": _texts}),
     model.KIND_LOCATION: _SpecRules(
         (),
-        {"type": _text, "target": _text, "targets": _texts,
-         "presence": _one_of("required", "optional")},
+        {
+            "type": _text,
+            "target": _text,
+            "targets": _texts,
+            "presence": _one_of("required", "optional"),
+        },
     ),
     model.KIND_TEMPLATE: _SpecRules(
         ("type", "steps"),
         {
-            "type": _text, "owner": _text, "lifecycle": _text, "parameters": _parameters,
+            "type": _text,
+            "owner": _text,
+            "lifecycle": _text,
+            "parameters": _parameters,
             "secrets": _fields({"schema": _object}),
             "presentation": _fields(
-                {"buttonLabels": _fields({k: _any_text for k in (
-                    "backButtonText", "createButtonText", "reviewButtonText")})}
+                {
+                    "buttonLabels": _fields(
+                        {
+                            k: _any_text
+                            for k in ("backButtonText", "createButtonText", "reviewButtonText")
+                        }
+                    )
+                }
             ),
             "EXPERIMENTAL_recovery": _fields({"EXPERIMENTAL_strategy": _any_text}),
-            "formDecorators": _DECORATORS, "EXPERIMENTAL_formDecorators": _DECORATORS,
-            "steps": _list_of(_step), "output": _output,
+            "formDecorators": _DECORATORS,
+            "EXPERIMENTAL_formDecorators": _DECORATORS,
+            "steps": _list_of(_step),
+            "output": _output,
         },
     ),
 }
@@ -457,12 +488,20 @@ def validate_entity(
 
     api_version = entity.get("apiVersion", _MISSING)
     api_version_ok = _check_format(
-        problems, "apiVersion", api_version, _is_api_version, _EXPECT_API_VERSION,
+        problems,
+        "apiVersion",
+        api_version,
+        _is_api_version,
+        _EXPECT_API_VERSION,
         missing="apiVersion is required (e.g. backstage.io/v1alpha1)",
     )
     kind = entity.get("kind", _MISSING)
     kind_ok = _check_format(
-        problems, "kind", kind, _is_kind, _EXPECT_KIND,
+        problems,
+        "kind",
+        kind,
+        _is_kind,
+        _EXPECT_KIND,
         missing="kind is required (e.g. Component)",
     )
 
@@ -480,8 +519,9 @@ def validate_entity(
         problems.append(_wrong_type("spec", spec, "an object"))
 
     if kind_ok:
-        rules = _kind_rules(kind, api_version, api_version_ok, allowed_kinds,
-                            allow_unknown_kinds, problems)
+        rules = _kind_rules(
+            kind, api_version, api_version_ok, allowed_kinds, allow_unknown_kinds, problems
+        )
         if rules is not None and spec_ok:
             if spec is _MISSING:
                 problems.append(FieldProblem("spec", f"spec is required for kind {kind}"))
@@ -572,13 +612,18 @@ def _check_spec(kind: str, spec: dict[str, Any], rules: _SpecRules, problems: Pr
 
 def _check_metadata(metadata: dict[str, Any], problems: Problems) -> None:
     _check_format(
-        problems, "metadata.name", metadata.get("name", _MISSING), _is_object_name,
-        _EXPECT_NAME, missing="metadata.name is required",
+        problems,
+        "metadata.name",
+        metadata.get("name", _MISSING),
+        _is_object_name,
+        _EXPECT_NAME,
+        missing="metadata.name is required",
     )
     get = metadata.get
     if "namespace" in metadata:
-        _check_format(problems, "metadata.namespace", get("namespace"), _is_dns_label,
-                      _EXPECT_NAMESPACE)
+        _check_format(
+            problems, "metadata.namespace", get("namespace"), _is_dns_label, _EXPECT_NAMESPACE
+        )
     if "title" in metadata:
         _text("metadata.title", get("title"), problems)
     if "description" in metadata:
@@ -587,8 +632,7 @@ def _check_metadata(metadata: dict[str, Any], problems: Problems) -> None:
         if field in metadata:
             _text(f"metadata.{field}", get(field), problems)
     if "labels" in metadata:
-        _check_map(problems, "metadata.labels", get("labels"), _is_label_value,
-                   _EXPECT_LABEL_VALUE)
+        _check_map(problems, "metadata.labels", get("labels"), _is_label_value, _EXPECT_LABEL_VALUE)
     if "annotations" in metadata:
         _check_map(problems, "metadata.annotations", get("annotations"), None, "")
     if "tags" in metadata:
@@ -651,8 +695,6 @@ def _check_links(links: Any, problems: Problems) -> None:
                 value = link[field]
                 # FieldFormatEntityPolicy also rejects whitespace-only titles and icons.
                 if type(value) is not str or not value.strip():
-                    problems.append(
-                        _wrong_type(f"{path}.{field}", value, "a non-empty string")
-                    )
+                    problems.append(_wrong_type(f"{path}.{field}", value, "a non-empty string"))
         if "type" in link:
             _text(f"{path}.type", link["type"], problems)

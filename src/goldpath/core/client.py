@@ -25,7 +25,10 @@ class Client:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60.0):
         self.url = (url or os.environ.get("GOLDPATH_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("GOLDPATH_TOKEN")
-        headers = {"accept": "application/json", "user-agent": "goldpath-cli"}
+        headers = {
+            "accept": "application/json, application/problem+json",
+            "user-agent": "goldpath-cli",
+        }
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)

@@ -57,7 +57,9 @@ events_table = sa.Table(
     "events",
     Base.metadata,
     sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
         autoincrement=True,
     ),
     sa.Column("type", sa.String(200), nullable=False),
@@ -206,7 +208,8 @@ class EventLog:
         Callbacks run on the thread that committed, so they must be quick.
         """
         entry: tuple[Subscriber, frozenset[str] | None] = (
-            callback, frozenset(types) if types else None
+            callback,
+            frozenset(types) if types else None,
         )
         with self._lock:
             self._subscribers = [*self._subscribers, entry]

@@ -202,9 +202,7 @@ class TaskContext:
         """True once the task was cancelled or handed to another worker."""
         if not self._lost:
             with self._queue.db.session(write=False) as session:
-                held = session.execute(
-                    sa.select(_t.id).where(_claimed_by(self.task))
-                ).first()
+                held = session.execute(sa.select(_t.id).where(_claimed_by(self.task))).first()
             self._lost = held is None
         return self._lost
 
@@ -370,7 +368,7 @@ class TaskQueue:
                     finished_at=_now(),
                     active_key=None,
                     lease_expires_at=None,
-                )
+                ),
             )
             if result.rowcount == 0:
                 exists = session.execute(sa.select(_t.id).where(_t.id == task_id)).first()
@@ -465,32 +463,44 @@ class TaskQueue:
                 log.info("task stopped: cancelled or lease lost", task_id=task.id, kind=task.kind)
                 return
             except (PermanentTaskError, InputError) as exc:
-                log.warning("task failed permanently", task_id=task.id, kind=task.kind,
-                            error=str(exc))
+                log.warning(
+                    "task failed permanently", task_id=task.id, kind=task.kind, error=str(exc)
+                )
                 self._finish(task, "failed", error=_describe(exc))
                 return
             except Exception as exc:
-                log.warning("task attempt failed", task_id=task.id, kind=task.kind,
-                            attempt=task.attempts, exc_info=True)
+                log.warning(
+                    "task attempt failed",
+                    task_id=task.id,
+                    kind=task.kind,
+                    attempt=task.attempts,
+                    exc_info=True,
+                )
                 self._retry_or_fail(task, exc)
                 return
-            result = outcome if outcome is None or isinstance(outcome, dict) else {
-                "value": outcome
-            }
+            result = outcome if outcome is None or isinstance(outcome, dict) else {"value": outcome}
             try:
                 encoded = jsonutil.dumps(result) if result is not None else None
             except TypeError as exc:
                 self._finish(task, "failed", error=f"result is not JSON-serialisable: {exc}")
                 return
             self._finish(task, "succeeded", result=encoded)
-            log.info("task succeeded", task_id=task.id, kind=task.kind,
-                     seconds=round(time.monotonic() - started, 3))
+            log.info(
+                "task succeeded",
+                task_id=task.id,
+                kind=task.kind,
+                seconds=round(time.monotonic() - started, 3),
+            )
         finally:
             with self._running_lock:
                 self._running.pop(task.id, None)
 
     def _finish(
-        self, task: TaskRecord, status: TaskStatus, *, result: str | None = None,
+        self,
+        task: TaskRecord,
+        status: TaskStatus,
+        *,
+        result: str | None = None,
         error: str | None = None,
     ) -> None:
         with self.db.session() as session:
@@ -505,16 +515,21 @@ class TaskQueue:
                     lease_expires_at=None,
                     result=result,
                     error=error,
-                )
+                ),
             ).rowcount
         if updated == 0:
-            log.warning("task outcome discarded: cancelled or lease lost meanwhile",
-                        task_id=task.id, kind=task.kind, outcome=status)
+            log.warning(
+                "task outcome discarded: cancelled or lease lost meanwhile",
+                task_id=task.id,
+                kind=task.kind,
+                outcome=status,
+            )
 
     def _retry_or_fail(self, task: TaskRecord, exc: Exception) -> None:
         if task.attempts >= task.max_attempts:
             self._finish(
-                task, "failed",
+                task,
+                "failed",
                 error=f"gave up after {task.attempts} attempts: {_describe(exc)}",
             )
             return
@@ -541,8 +556,7 @@ class TaskQueue:
             values["progress"] = progress
         with self.db.session() as session:
             updated = _write(
-                session,
-                sa.update(tasks_table).where(_claimed_by(task)).values(**values)
+                session, sa.update(tasks_table).where(_claimed_by(task)).values(**values)
             ).rowcount
         return updated == 1
 
@@ -560,7 +574,7 @@ class TaskQueue:
                     session,
                     sa.update(tasks_table)
                     .where(_claimed_by(ctx.task))
-                    .values(lease_expires_at=lease_end)
+                    .values(lease_expires_at=lease_end),
                 ).rowcount
                 if updated:
                     alive += 1
@@ -611,13 +625,16 @@ class TaskQueue:
                         "error": f"worker lost: lease expired after {row.attempts} attempts",
                     }
                 updated = _write(
-                    session,
-                    sa.update(tasks_table).where(fence).values(**values)
+                    session, sa.update(tasks_table).where(fence).values(**values)
                 ).rowcount
                 recovered += updated
                 if updated:
-                    log.warning("recovered task from a lost worker", task_id=row.id,
-                                attempts=row.attempts, outcome=values["status"])
+                    log.warning(
+                        "recovered task from a lost worker",
+                        task_id=row.id,
+                        attempts=row.attempts,
+                        outcome=values["status"],
+                    )
         if recovered:
             self._notify()
         return recovered
@@ -647,9 +664,7 @@ class Scheduler:
         with db.session(write=False) as session:
             rows = {
                 row.key: row
-                for row in session.execute(
-                    sa.select(periodic_jobs_table).where(_pj.key.in_(keys))
-                )
+                for row in session.execute(sa.select(periodic_jobs_table).where(_pj.key.in_(keys)))
             }
         for job in self.jobs:
             if job.key not in rows:
@@ -657,8 +672,10 @@ class Scheduler:
             elif rows[job.key].interval_seconds != job.interval_seconds:
                 self._reschedule(job, now)
         due = [
-            job for job in self.jobs
-            if job.key not in rows or rows[job.key].next_run_at <= now
+            job
+            for job in self.jobs
+            if job.key not in rows
+            or rows[job.key].next_run_at <= now
             or rows[job.key].interval_seconds != job.interval_seconds
         ]
         if not due:
@@ -676,12 +693,14 @@ class Scheduler:
                         next_run_at=now + timedelta(seconds=job.interval_seconds),
                         last_run_at=now,
                         kind=job.kind,
-                    )
+                    ),
                 ).rowcount
                 if not advanced:
                     continue
                 task_id = self.queue.enqueue(
-                    job.kind, dict(job.payload), unique_key=f"periodic:{job.key}",
+                    job.kind,
+                    dict(job.payload),
+                    unique_key=f"periodic:{job.key}",
                     session=session,
                 )
                 session.execute(
@@ -697,7 +716,9 @@ class Scheduler:
             with self.queue.db.session() as session:
                 session.execute(
                     sa.insert(periodic_jobs_table).values(
-                        key=job.key, kind=job.kind, interval_seconds=job.interval_seconds,
+                        key=job.key,
+                        kind=job.kind,
+                        interval_seconds=job.interval_seconds,
                         next_run_at=now,
                     )
                 )
@@ -753,13 +774,17 @@ class Worker:
             return
         self._stop.clear()
         for n in range(self.concurrency):
-            self._threads.append(threading.Thread(
-                target=self._run_tasks, args=(f"{self.worker_id}/{n}",),
-                name=f"goldpath-worker-{n}", daemon=True,
-            ))
-        self._threads.append(threading.Thread(
-            target=self._maintain, name="goldpath-worker-maintenance", daemon=True
-        ))
+            self._threads.append(
+                threading.Thread(
+                    target=self._run_tasks,
+                    args=(f"{self.worker_id}/{n}",),
+                    name=f"goldpath-worker-{n}",
+                    daemon=True,
+                )
+            )
+        self._threads.append(
+            threading.Thread(target=self._maintain, name="goldpath-worker-maintenance", daemon=True)
+        )
         for thread in self._threads:
             thread.start()
         log.info("worker started", worker_id=self.worker_id, concurrency=self.concurrency)
