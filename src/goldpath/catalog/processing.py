@@ -31,7 +31,7 @@ from goldpath.catalog.store import EntityRow, LocationRow, ProcessingRow, Relati
 from goldpath.catalog.validation import validate_entity
 from goldpath.core import jsonutil
 from goldpath.core.config import Settings
-from goldpath.core.db import Database, analyze, bulk_insert
+from goldpath.core.db import Database, analyze, bulk_insert, vacuum_analyze
 from goldpath.core.errors import GoldpathError, NotFoundError
 from goldpath.core.events import EventLog
 
@@ -276,7 +276,7 @@ class Processor:
         self._maybe_analyze(report.processed, analyzed)
         report.stitched += self.stitch(dirty, progress)
         if len(dirty) >= ANALYZE_AFTER:
-            self._analyze()
+            vacuum_analyze(self.db, CATALOG_TABLES)
         self._apply_conflicts(location_id, report)
         report.orphaned = self._orphan_missing(location_id, emitted_keys)
         report.seconds = time.perf_counter() - started
