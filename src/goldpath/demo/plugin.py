@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from goldpath.core.platform import Platform
 
 log = structlog.get_logger("goldpath.demo")
-DEMO_CATALOG = Path(__file__).parent / "org"
+DEMO_CATALOG = Path(__file__).parent / "catalog"
 
 
 def demo_catalog_dir(platform: Platform) -> Path:
