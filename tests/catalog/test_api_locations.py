@@ -152,3 +152,28 @@ def test_health_metrics_and_openapi(client: TestClient) -> None:
     ):
         assert path in spec["paths"]
     assert client.get("/api/nothing-here").status_code == 404
+
+
+def test_entities_ordered_by_a_field(
+    client: TestClient, platform: Platform, tmp_path: Path
+) -> None:
+    docs = [
+        f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: {n}}}\n"
+        f"spec: {{type: service, lifecycle: production, owner: {o}}}\n"
+        for n, o in (("b-svc", "team-z"), ("a-svc", "team-y"), ("c-svc", "team-x"))
+    ]
+    (tmp_path / "many.yaml").write_text("---\n".join(docs))
+    client.post(
+        "/api/catalog/locations", json={"type": "file", "target": str(tmp_path / "many.yaml")}
+    )
+    platform.tasks.run_until_idle(timeout=30)
+    params = {"filter": "kind=component", "order": "desc:spec.owner"}
+    names = [
+        e["metadata"]["name"] for e in client.get("/api/catalog/entities", params=params).json()
+    ]
+    assert names == ["b-svc", "a-svc", "c-svc"]
+    paged = client.get(
+        "/api/catalog/entities", params={**params, "limit": 2, "order": "asc:metadata.name"}
+    )
+    assert paged.status_code == 200
+    assert [e["metadata"]["name"] for e in paged.json()] == ["a-svc", "b-svc"]

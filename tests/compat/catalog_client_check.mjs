@@ -71,7 +71,28 @@ function describe(err) {
   return err?.stack ?? String(err);
 }
 
+// Backstage's predicate queries (catalog-client >= 1.16) are not implemented by goldpath yet
+// (tracked in the catalog issue's closing note). These checks still run: their failure is
+// reported as a gap, and a gap that starts passing fails the run so this list stays honest.
+const KNOWN_GAPS = new Set([
+  'getEntitiesByRefs: predicate query (body.query)',
+  'queryEntities: predicate query (POST /entities/by-query), then its cursor',
+  'getEntityFacets: predicate query (POST /entity-facets)',
+]);
+
 async function check(name, fn) {
+  if (KNOWN_GAPS.has(name)) {
+    try {
+      await fn();
+    } catch (err) {
+      console.log(`gap  ${name}: ${describe(err).split('\n')[0].slice(0, 200)}`);
+      return;
+    }
+    failures += 1;
+    console.log(`FAIL ${name}: passes now; remove it from KNOWN_GAPS`);
+    if (!keepGoing) process.exit(1);
+    return;
+  }
   try {
     await fn();
     passed += 1;

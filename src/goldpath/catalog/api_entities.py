@@ -9,7 +9,7 @@ re-serialised.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from goldpath.catalog.query import EntityQueries, entities_array_json, parse_fields
 from goldpath.core import jsonutil
+from goldpath.core.errors import InputError
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 
@@ -91,6 +92,8 @@ class ByRefsInput(BaseModel):
     model_config = ConfigDict(extra="ignore")
     entityRefs: list[str]  # noqa: N815 - Backstage's field name
     fields: list[str] | None = None
+    #: Backstage's predicate query; not supported yet, and refused rather than ignored.
+    query: Any = None
 
 
 @router.post("/entities/by-refs", summary="Entities by ref, in request order (null if missing)")
@@ -100,6 +103,11 @@ def post_entities_by_refs(
     filter_: Annotated[list[str] | None, Query(alias="filter")] = None,
     fields: StrList = None,
 ) -> Response:
+    if body.query is not None:
+        raise InputError(
+            "predicate queries (body.query) are not supported yet; use the filter parameter",
+            where="query",
+        )
     wanted = parse_fields(fields, body.fields)
     return _json(queries.by_refs_json(body.entityRefs, fields=wanted, filter=filter_))
 

@@ -648,7 +648,9 @@ class EntityQueries:
                 f"(SELECT {agg}(p.value) FROM catalog_search p WHERE p.entity_id = e.id "
                 f"AND {sql.key_only('p.key')} = {sql.bind(field.lower())}) AS o{i}"
             )
-            order_by += [f"CASE WHEN o{i} IS NULL THEN 1 ELSE 0 END", f"o{i} {direction.upper()}"]
+            # NULLS LAST names the alias directly: PostgreSQL rejects aliases inside
+            # expressions such as CASE in ORDER BY.
+            order_by.append(f"o{i} {direction.upper()} NULLS LAST")
         order_by.append("e.ref_key")
         query = (
             f"SELECT {', '.join(columns)} FROM {source} WHERE {where} "
