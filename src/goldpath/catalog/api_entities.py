@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
+from goldpath.catalog.predicates import parse_predicate
 from goldpath.catalog.query import EntityQueries, entities_array_json, parse_fields
 from goldpath.core import jsonutil
 from goldpath.core.errors import InputError
@@ -92,7 +93,7 @@ class ByRefsInput(BaseModel):
     model_config = ConfigDict(extra="ignore")
     entityRefs: list[str]  # noqa: N815 - Backstage's field name
     fields: list[str] | None = None
-    #: Backstage's predicate query; not supported yet, and refused rather than ignored.
+    #: Backstage's predicate query, AND'ed with any ``filter`` parameters.
     query: Any = None
 
 
@@ -103,13 +104,88 @@ def post_entities_by_refs(
     filter_: Annotated[list[str] | None, Query(alias="filter")] = None,
     fields: StrList = None,
 ) -> Response:
-    if body.query is not None:
-        raise InputError(
-            "predicate queries (body.query) are not supported yet; use the filter parameter",
-            where="query",
-        )
+    where = None if body.query is None else parse_predicate(body.query)
     wanted = parse_fields(fields, body.fields)
-    return _json(queries.by_refs_json(body.entityRefs, fields=wanted, filter=filter_))
+    return _json(queries.by_refs_json(body.entityRefs, fields=wanted, filter=filter_, where=where))
+
+
+def _body_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InputError("Request body must be a JSON object", where="body")
+    return body
+
+
+def _string_list(value: Any, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"Invalid {name}, expected an array of strings", where=name)
+    return value
+
+
+def _body_integer(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"Invalid {name}, not an integer", where=name)
+    return value
+
+
+def _order_by(value: Any) -> list[str] | None:
+    """``orderBy: [{field, order}]`` as ``orderField`` strings (``field,order``)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        field = item.get("field") if isinstance(item, dict) else None
+        order = item.get("order", "asc") if isinstance(item, dict) else None
+        if not isinstance(field, str) or not field or "," in field or not isinstance(order, str):
+            raise InputError(
+                "Invalid orderBy, expected an array of {field, order}", where="orderBy"
+            )
+        out.append(f"{field},{order}")
+    return out
+
+
+@router.post("/entities/by-query", summary="A page of entities matching a predicate query")
+def post_entities_by_query(body: Annotated[Any, Body()], queries: Queries) -> Response:
+    """Backstage's ``queryEntitiesByPredicate``: the first page from ``{query, limit, offset,
+    orderBy, fullTextFilter, fields}``, later ones from ``{cursor, limit, fields}``; the
+    response is ``GET /entities/by-query``'s."""
+    data = _body_object(body)
+    fields = parse_fields(_string_list(data.get("fields"), "fields"))
+    limit = _body_integer(data.get("limit"), "limit")
+    cursor = data.get("cursor")
+    if cursor is not None:
+        if not isinstance(cursor, str) or not cursor:
+            raise InputError("Invalid cursor, expected a string", where="cursor")
+        return _json(queries.query_entities_json(fields=fields, cursor=cursor, limit=limit))
+    predicate = data.get("query")
+    full_text = data.get("fullTextFilter")
+    term: Any = None
+    text_fields = None
+    if full_text is not None:
+        if not isinstance(full_text, dict):
+            raise InputError("Invalid fullTextFilter, expected an object", where="fullTextFilter")
+        term = full_text.get("term")
+        if term is not None and not isinstance(term, str):
+            raise InputError("Invalid fullTextFilter.term, expected a string", where="fullText")
+        text_fields = _string_list(full_text.get("fields"), "fullTextFilter.fields")
+    return _json(
+        queries.query_entities_json(
+            fields=fields,
+            limit=limit,
+            offset=_body_integer(data.get("offset"), "offset"),
+            order_fields=_order_by(data.get("orderBy")),
+            full_text_term=term,
+            full_text_fields=text_fields,
+            where=None if predicate is None else parse_predicate(predicate),
+            query=predicate if predicate is not None else {},
+        )
+    )
 
 
 @router.get("/entities/by-name/{kind}/{namespace}/{name}", summary="One entity by its ref")
@@ -129,3 +205,13 @@ def get_entity_facets(
     filter_: Annotated[list[str] | None, Query(alias="filter")] = None,
 ) -> Response:
     return _json(jsonutil.dumps_bytes(queries.facets(facet or [], filter_)))
+
+
+@router.post("/entity-facets", summary="Value counts of entity fields, by predicate query")
+def post_entity_facets(body: Annotated[Any, Body()], queries: Queries) -> Response:
+    """Backstage's ``queryEntityFacetsByPredicate``: ``{facets, query}``."""
+    data = _body_object(body)
+    facets = _string_list(data.get("facets"), "facets") or []
+    predicate = data.get("query")
+    where = None if predicate is None else parse_predicate(predicate)
+    return _json(jsonutil.dumps_bytes(queries.facets(facets, None, where)))

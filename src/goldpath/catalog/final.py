@@ -122,7 +122,7 @@ def _write_chunk(
         ref_key: entity_id
         for ref_key, entity_id in session.execute(
             select(_ENTITIES.c.ref_key, _ENTITIES.c.id).where(_ENTITIES.c.ref_key.in_(keys))
-        ).tuples()
+        )
     }
     values = [
         {
@@ -141,7 +141,7 @@ def _write_chunk(
     # Upsert rather than insert-or-update so two writers racing on a new ref cannot fail.
     ids: dict[str, int] = {
         ref_key: entity_id
-        for entity_id, ref_key in session.execute(_upsert_statement(session), values).tuples()
+        for entity_id, ref_key in session.execute(_upsert_statement(session), values)
     }
     wanted: dict[int, list[SearchRowTuple]] = {ids[item.ref_key]: rows for item, _, rows in chunk}
 
@@ -156,7 +156,7 @@ def _write_chunk(
             _SEARCH.c.value,
             _SEARCH.c.original_value,
         ).where(_SEARCH.c.entity_id.in_(list(wanted)))
-    ).tuples():
+    ):
         stored.setdefault(entity_id, {}).setdefault((key, value, original), []).append(row_id)
     if not existing and not stored:
         to_insert = [(eid, *row) for eid, rows in wanted.items() for row in rows]
@@ -227,6 +227,6 @@ def read_final_by_keys(session: Session, ref_keys: Iterable[str]) -> dict[str, d
     for part in _chunks(list(dict.fromkeys(ref_keys))):
         for ref_key, body in session.execute(
             select(_ENTITIES.c.ref_key, _ENTITIES.c.body).where(_ENTITIES.c.ref_key.in_(part))
-        ).tuples():
+        ):
             out[ref_key] = jsonutil.loads(body)
     return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -58,10 +59,18 @@ Json = dict[str, Any]
 # ============================================================================ request parsing
 @dataclass(frozen=True)
 class Condition:
-    """``key`` exists (``values`` None) or has one of ``values``; both lower-cased."""
+    """``key`` exists (``values`` None) or has one of ``values``; both lower-cased.
+
+    ``negated``: the entity does *not* satisfy that (predicate queries' ``$not``); such a
+    condition is only ever probed per entity, never used to drive a lookup.
+    """
 
     key: str
     values: tuple[str, ...] | None = None
+    negated: bool = False
+
+    def positive(self) -> Condition:
+        return Condition(self.key, self.values) if self.negated else self
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,13 @@ def parse_filter(param: str | Sequence[str] | None) -> EntityFilter | None:
                 )
             )
     return tuple(groups) or None
+
+
+def and_filters(a: EntityFilter | None, b: EntityFilter | None) -> EntityFilter | None:
+    """Both filters (None is "everything"): the OR-groups of each, crossed."""
+    if a is None or b is None:
+        return b if a is None else a
+    return tuple(tuple(dict.fromkeys(ga + gb)) for ga in a for gb in b)
 
 
 def parse_fields(*params: str | Sequence[str] | None) -> list[str] | None:
@@ -286,6 +302,7 @@ class _Sql:
 
     def match(self, cond: Cond, alias: str) -> str:
         """Row ``alias`` of catalog_search satisfies ``cond``."""
+        assert not _negated(cond), "a negated condition cannot select rows"
         if isinstance(cond, TextCondition):
             pattern = "%" + _escape_like(cond.term) + "%"
             return (
@@ -302,6 +319,8 @@ class _Sql:
 
     def probe(self, cond: Cond, entity_id: str) -> str:
         """Entity ``entity_id`` satisfies ``cond``."""
+        if isinstance(cond, Condition) and cond.negated:
+            return "NOT " + self.probe(cond.positive(), entity_id)
         if isinstance(cond, Condition) and cond.values is not None:
             # (key, value, entity_id): the whole index, one seek per value.
             return self.exists(
@@ -318,6 +337,10 @@ class _Sql:
             f"catalog_search p WHERE p.entity_id = {entity_id} "
             f"AND {self.key_only('p.key')} = {self.bind(cond.key)}"
         )
+
+
+def _negated(cond: Cond) -> bool:
+    return isinstance(cond, Condition) and cond.negated
 
 
 def _escape_like(term: str) -> str:
@@ -341,6 +364,11 @@ class _Plan:
         parts = []
         for group in self.groups:
             driver, *others = group
+            if _negated(driver):
+                # Only negations (they sort last, so all are): every entity is a candidate.
+                probes = " AND ".join(sql.probe(c, "e.id") for c in group)
+                parts.append(f"SELECT e.id AS entity_id FROM catalog_entities e WHERE {probes}")
+                continue
             # One (key, value) pair is stored at most once per entity, so only a driver on
             # several values (or on a key alone, or on text) can yield an entity twice.
             unique = (
@@ -390,11 +418,30 @@ class _Cursor:
     backward: bool = False
     first: list[Any] | None = None  # sort values of the very first row, to know page one
     total: int | None = None
+    #: The predicate query (POST by-query) the filter came from, kept as sent: the client
+    #: follows a cursor with POST only when its JSON has a top-level ``query`` key.
+    query: Any = None
+
+    def following(self, position: list[Any], backward: bool) -> _Cursor:
+        return _Cursor(
+            self.filter,
+            self.text,
+            self.order,
+            position,
+            backward,
+            self.first,
+            self.total,
+            self.query,
+        )
 
     def encode(self) -> str:
-        data = {
+        data: Json = {
             "f": [
-                [[c.key, list(c.values) if c.values is not None else None] for c in g]
+                [
+                    [c.key, list(c.values) if c.values is not None else None]
+                    + ([True] if c.negated else [])
+                    for c in g
+                ]
                 for g in self.filter or ()
             ],
             "t": [list(self.text.keys), self.text.term] if self.text else None,
@@ -404,18 +451,26 @@ class _Cursor:
             "s": self.first,
             "n": self.total,
         }
+        if self.query is not None:
+            # Standard base64 with padding: what the client's ``atob`` can read.
+            data["query"] = self.query
+            return base64.b64encode(orjson.dumps(data)).decode()
         return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
 
     @classmethod
     def decode(cls, raw: str) -> _Cursor:
         try:
-            data = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            # Either alphabet; a "+" that came through a query string unencoded is a space.
+            padded = raw.strip().replace(" ", "+").replace("-", "+").replace("_", "/")
+            data = orjson.loads(base64.b64decode(padded + "=" * (-len(padded) % 4)))
             groups = tuple(
                 tuple(
                     Condition(
-                        str(key), tuple(str(v) for v in values) if values is not None else None
+                        str(cond[0]),
+                        tuple(str(v) for v in cond[1]) if cond[1] is not None else None,
+                        negated=_negation_flag(cond[2:]),
                     )
-                    for key, values in group
+                    for cond in group
                 )
                 for group in data["f"]
             )
@@ -439,9 +494,16 @@ class _Cursor:
                 backward=data["b"],
                 first=first,
                 total=total,
+                query=data.get("query"),
             )
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise InputError(f"Malformed cursor: {exc}", where="cursor") from exc
+
+
+def _negation_flag(rest: list[Any]) -> bool:
+    if rest == [] or rest == [True]:
+        return bool(rest)
+    raise ValueError("bad condition")
 
 
 def _valid_position(pos: Any, by_field: bool) -> bool:
@@ -508,7 +570,9 @@ class EntityQueries:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._facet_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, Json]] = {}
+        self._facet_cache: dict[
+            tuple[tuple[str, ...], tuple[str, ...], EntityFilter | None], tuple[Any, Json]
+        ] = {}
         self._facet_lock = threading.Lock()
 
     @contextmanager
@@ -541,13 +605,20 @@ class EntityQueries:
             return _Plan([], small=False)
         if not need_size and len(groups) == 1 and len(groups[0]) == 1:
             return _Plan(groups, small=True)
-        counts = self._estimate(conn, list(dict.fromkeys(c for g in groups for c in g)))
+        counts = self._estimate(
+            conn, list(dict.fromkeys(c for g in groups for c in g if not _negated(c)))
+        )
+        # A negation selects no index range: it is probed last and never drives. A group of
+        # negations alone walks every entity, so it counts as large.
+        unbounded = SMALL_SET + 1
         for group in groups:
-            group.sort(key=lambda c: counts[c])
-        return _Plan(groups, small=sum(counts[g[0]] for g in groups) <= SMALL_SET)
+            group.sort(key=lambda c: (_negated(c), counts.get(c, unbounded)))
+        return _Plan(groups, small=sum(counts.get(g[0], unbounded) for g in groups) <= SMALL_SET)
 
     def _estimate(self, conn: Connection, conds: Sequence[Cond]) -> dict[Cond, int]:
         """How many rows each condition selects, counted only up to just past SMALL_SET."""
+        if not conds:
+            return {}
         sql = self._sql()
         columns = [
             f"(SELECT count(*) FROM (SELECT 1 FROM catalog_search d WHERE {sql.match(c, 'd')} "
@@ -589,8 +660,10 @@ class EntityQueries:
         return result
 
     # ------------------------------------------------------------------ by-refs
-    def _by_refs(self, entity_refs: Sequence[str], filter_: Any) -> list[str | None]:
-        parsed = parse_filter(filter_)
+    def _by_refs(
+        self, entity_refs: Sequence[str], filter_: Any, where: EntityFilter | None = None
+    ) -> list[str | None]:
+        parsed = and_filters(parse_filter(filter_), where)
         keys = [normalise_ref(r) if isinstance(r, str) else None for r in entity_refs]
         wanted = list(dict.fromkeys(k for k in keys if k))
         found: dict[str, str] = {}
@@ -607,21 +680,30 @@ class EntityQueries:
         return [found.get(k) if k else None for k in keys]
 
     def by_refs_json(
-        self, entity_refs: Sequence[str], fields: Sequence[str] | None = None, filter: Any = None
+        self,
+        entity_refs: Sequence[str],
+        fields: Sequence[str] | None = None,
+        filter: Any = None,
+        where: EntityFilter | None = None,
     ) -> bytes:
-        bodies = self._by_refs(entity_refs, filter)
+        """``where``: an already parsed filter (a predicate query), AND'ed with ``filter``."""
+        bodies = self._by_refs(entity_refs, filter, where)
         wanted = parse_fields(fields)
         parts = [b"null" if body is None else _render([body], wanted)[0] for body in bodies]
         return b'{"items":[' + b",".join(parts) + b"]}"
 
     def by_refs(
-        self, entity_refs: Sequence[str], fields: Sequence[str] | None = None, filter: Any = None
+        self,
+        entity_refs: Sequence[str],
+        fields: Sequence[str] | None = None,
+        filter: Any = None,
+        where: EntityFilter | None = None,
     ) -> Json:
         """``POST /entities/by-refs``: ``{"items": [...]}`` in request order, null if missing."""
         wanted = parse_fields(fields)
         items = [
             None if body is None else _parse([body], wanted)[0]
-            for body in self._by_refs(entity_refs, filter)
+            for body in self._by_refs(entity_refs, filter, where)
         ]
         return {"items": items}
 
@@ -724,7 +806,11 @@ class EntityQueries:
                     first = False
             yield b"[]" if first else b"]"
 
-        return chunks()
+        # The query runs, and its first rows arrive, before this returns: a failing statement
+        # raises here (an error response) instead of cutting a 200 response short.
+        stream = chunks()
+        head = next(stream)
+        return itertools.chain((head,), stream)
 
     def list_entities(
         self,
@@ -750,8 +836,14 @@ class EntityQueries:
         order_fields: Any = None,
         full_text_term: str | None = None,
         full_text_fields: Any = None,
+        where: EntityFilter | None = None,
+        query: Any = None,
     ) -> QueryPage:
-        """``GET /entities/by-query`` as stored bodies, total and cursors."""
+        """``GET /entities/by-query`` as stored bodies, total and cursors.
+
+        ``where`` is an already parsed filter AND'ed with ``filter``; ``query`` the predicate
+        it came from (``POST /entities/by-query``), which the cursors then carry.
+        """
         limit_ = parse_integer(limit, "limit")
         limit_ = DEFAULT_QUERY_LIMIT if limit_ is None else limit_
         if limit_ < 0:
@@ -775,7 +867,7 @@ class EntityQueries:
                     if k.strip()
                 ] or [order[0] if order else "metadata.uid"]
                 text_ = TextCondition(tuple(dict.fromkeys(keys)), term)
-            state = _Cursor(parse_filter(filter), text_, order)
+            state = _Cursor(and_filters(parse_filter(filter), where), text_, order, query=query)
         with self._connect() as conn:
             return self._query(conn, state, limit_, offset_)
 
@@ -790,6 +882,8 @@ class EntityQueries:
         order_fields: Any = None,
         full_text_term: str | None = None,
         full_text_fields: Any = None,
+        where: EntityFilter | None = None,
+        query: Any = None,
     ) -> Json:
         """``GET /entities/by-query``: ``{"items", "totalItems", "pageInfo"}``."""
         wanted = parse_fields(fields)
@@ -801,6 +895,8 @@ class EntityQueries:
             order_fields=order_fields,
             full_text_term=full_text_term,
             full_text_fields=full_text_fields,
+            where=where,
+            query=query,
         )
         return {
             "items": _parse(page.bodies, wanted),
@@ -856,14 +952,13 @@ class EntityQueries:
         else:
             has_next, has_prev = more, not initial and bool(rows) and rows[0][0] != first
         next_cursor = prev_cursor = None
+        frozen = _Cursor(
+            state.filter, state.text, state.order, None, False, first, total, state.query
+        )
         if rows and has_next:
-            next_cursor = _Cursor(
-                state.filter, state.text, state.order, rows[-1][0], False, first, total
-            ).encode()
+            next_cursor = frozen.following(rows[-1][0], False).encode()
         if rows and has_prev:
-            prev_cursor = _Cursor(
-                state.filter, state.text, state.order, rows[0][0], True, first, total
-            ).encode()
+            prev_cursor = frozen.following(rows[0][0], True).encode()
         bodies = self._bodies(conn, [entity_id for _, entity_id in rows])
         return QueryPage(bodies, total, next_cursor, prev_cursor)
 
@@ -1053,27 +1148,31 @@ class EntityQueries:
         return [([None, i], i) for (i,) in conn.execute(text(query), sql.params)]
 
     # ------------------------------------------------------------------ facets
-    def facets(self, facets: Sequence[str], filter: Any = None) -> Json:
+    def facets(
+        self, facets: Sequence[str], filter: Any = None, where: EntityFilter | None = None
+    ) -> Json:
         """Facets, from a cache that one tiny read of the catalog generation validates.
 
         Portals ask for the same facets on every page view while the catalog changes
         rarely; any write of final entities (on any replica) bumps the generation.
         Callers must treat the result as read-only.
         """
-        key = (tuple(_strings(facets)), tuple(_strings(filter)))
+        key = (tuple(_strings(facets)), tuple(_strings(filter)), where)
         with self._connect() as conn:
             generation = conn.execute(_GENERATION).scalar()
         cached = self._facet_cache.get(key)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        result = self._facets(facets, filter)
+        result = self._facets(facets, filter, where)
         with self._facet_lock:
             if len(self._facet_cache) >= _FACET_CACHE_SIZE:
                 self._facet_cache.pop(next(iter(self._facet_cache)))
             self._facet_cache[key] = (generation, result)
         return result
 
-    def _facets(self, facets: Sequence[str], filter: Any = None) -> Json:
+    def _facets(
+        self, facets: Sequence[str], filter: Any = None, where: EntityFilter | None = None
+    ) -> Json:
         """``GET /entity-facets``: ``{"facets": {facet: [{"value", "count"}]}}``.
 
         Counted per lower-cased value and shown with one of its original spellings, where
@@ -1084,7 +1183,7 @@ class EntityQueries:
         wanted = [f for f in _strings(facets) if f]
         if not wanted:
             raise InputError("Missing facet parameter", where="facet")
-        parsed = parse_filter(filter)
+        parsed = and_filters(parse_filter(filter), where)
         keys = list(dict.fromkeys(f.lower() for f in wanted))
         with self._connect() as conn:
             plan = self._plan(conn, parsed, None)
@@ -1102,6 +1201,11 @@ class EntityQueries:
                 )
                 if not plan.everything:
                     source += f" AND s.entity_id IN ({plan.ids_sql(sql)})"
+                    if not sql.sqlite:
+                        # Many ids: they belong in a hash. Without fresh statistics the
+                        # planner expects one id and probes the facet rows per id, which is
+                        # quadratic; this transaction only, so nothing else is affected.
+                        conn.execute(text("SET LOCAL enable_nestloop = off"))
             query = (
                 "SELECT g.key, (SELECT o.original_value FROM catalog_search o "
                 "WHERE o.key = g.key AND o.value = g.value LIMIT 1), g.n "
