@@ -77,5 +77,15 @@ def goldpath_catalog_providers(platform: Platform) -> list[Any]:  # type: ignore
 
 
 @hookspec
+def goldpath_scaffolder_actions(platform: Platform) -> list[Any]:  # type: ignore[empty-body]
+    """Scaffolder actions (``goldpath.scaffolder.actions.base.Action``) templates can use."""
+
+
+@hookspec
+def goldpath_url_readers(platform: Platform) -> list[Any]:  # type: ignore[empty-body]
+    """Readers for URLs goldpath serves itself (``goldpath.core.urlreaders.UrlReader``)."""
+
+
+@hookspec
 def goldpath_nav_items() -> list[dict[str, str]]:  # type: ignore[empty-body]
     """Portal navigation entries: ``{"title", "href"}``."""

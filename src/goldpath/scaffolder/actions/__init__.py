@@ -1,0 +1,1 @@
+"""Scaffolder actions: the interface (``base``) and the built-in actions."""
