@@ -34,6 +34,7 @@ from goldpath.core.config import Settings
 from goldpath.core.db import Database, analyze, bulk_insert, vacuum_analyze
 from goldpath.core.errors import GoldpathError, NotFoundError
 from goldpath.core.events import EventLog
+from goldpath.core.urlreaders import UrlReader
 
 log = structlog.get_logger("goldpath.catalog")
 
@@ -133,13 +134,20 @@ Progress = Callable[[str], None]
 
 
 class Processor:
-    def __init__(self, db: Database, settings: Settings, events: EventLog) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        events: EventLog,
+        url_readers: Callable[[], list[UrlReader]] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.events = events
+        self._url_readers = url_readers
 
     def reader(self) -> Reader:
-        return Reader(self.settings)
+        return Reader(self.settings, url_readers=self._url_readers() if self._url_readers else [])
 
     # ================================================================ reading
     def walk(

@@ -20,6 +20,7 @@ import httpx
 
 from goldpath.core.config import Settings
 from goldpath.core.errors import InputError, NotAllowedError, NotFoundError
+from goldpath.core.urlreaders import UrlReader
 
 LOCATION_TYPES = ("file", "url", "git")
 _GLOB_CHARS = set("*?[")
@@ -94,6 +95,8 @@ class Reader:
     """Reads sources for one processing run; git checkouts are cached for the run."""
 
     settings: Settings
+    #: Readers for URLs goldpath serves itself (hosted git): asked first, need no allowlist.
+    url_readers: list[UrlReader] = field(default_factory=list)
     _checkouts: dict[tuple[str, str | None], Path] = field(default_factory=dict)
     _tmp: list[str] = field(default_factory=list)
 
@@ -112,7 +115,12 @@ class Reader:
             )
         return resolved
 
+    def _url_reader(self, url: str) -> UrlReader | None:
+        return next((r for r in self.url_readers if r.handles(url)), None)
+
     def check_url(self, url: str) -> None:
+        if self._url_reader(url) is not None:
+            return
         if urlsplit(url).scheme not in ("http", "https"):
             raise InputError("only http and https URLs can be read", where=url)
         if not host_allowed(url, self.settings.catalog.url_allowlist):
@@ -199,6 +207,9 @@ class Reader:
         raise InputError(f"unknown location type {source.type!r}")
 
     def _fetch(self, url: str) -> bytes:
+        own = self._url_reader(url)
+        if own is not None:
+            return own.read(url)
         self.check_url(url)
         timeout = self.settings.catalog.fetch_timeout_seconds
         try:
@@ -218,6 +229,10 @@ class Reader:
         if response.status_code >= 400:
             raise InputError(f"{url} answered HTTP {response.status_code}", where=url)
         return response.content
+
+    def checkout(self, git: GitTarget) -> Path:
+        """A shallow clone of the target's repository at its ref (cached for this reader)."""
+        return self._checkout(git)
 
     def _checkout(self, git: GitTarget) -> Path:
         key = (git.repo, git.ref)

@@ -19,13 +19,14 @@ from goldpath.catalog.processing import (
     generated_location_name,
 )
 from goldpath.catalog.query import EntityQueries
-from goldpath.catalog.readers import LOCATION_TYPES, Reader
+from goldpath.catalog.readers import LOCATION_TYPES
 from goldpath.catalog.refs import EntityRef, entity_ref_of, parse_entity_ref
 from goldpath.catalog.store import EntityRow, LocationRow, ProcessingRow
 from goldpath.catalog.validation import validate_entity
 from goldpath.core import jsonutil
 from goldpath.core.errors import ConflictError, InputError, NotFoundError
 from goldpath.core.platform import Platform
+from goldpath.core.urlreaders import url_readers
 
 REFRESH_TASK = "catalog.refresh_location"
 REFRESH_ALL_TASK = "catalog.refresh_all"
@@ -55,13 +56,18 @@ def _location(row: LocationRow) -> Location:
     )
 
 
+MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
+
+
 class CatalogService:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.db = platform.db
         self.settings = platform.settings
         self.queries = EntityQueries(platform.db)
-        self.processor = Processor(platform.db, platform.settings, platform.events)
+        self.processor = Processor(
+            platform.db, platform.settings, platform.events, lambda: url_readers(platform)
+        )
 
     # ------------------------------------------------------------- locations
     def _normalise_target(self, type_: str, target: str) -> str:
@@ -74,7 +80,7 @@ class CatalogService:
             raise InputError("a location needs a target", where="target")
         target = target.strip()
         if type_ == "file":
-            target = str(Reader(self.settings).check_file(target))
+            target = str(self.processor.reader().check_file(target))
         return target
 
     def add_location(
@@ -94,7 +100,7 @@ class CatalogService:
         if on_conflict not in ("reject", "refresh"):
             raise InputError("onConflict must be reject or refresh", where="onConflict")
         target = self._normalise_target(type_, target)
-        reader = Reader(self.settings)
+        reader = self.processor.reader()
         reader.check_target(type_, target)
         key = f"{type_}:{target}".lower()
         with self.db.session(write=False) as session:
@@ -123,7 +129,7 @@ class CatalogService:
             )
         # Fail now, not in the background, when the target names nothing at all.
         if type_ == "file":
-            with Reader(self.settings) as probe:
+            with self.processor.reader() as probe:
                 if not probe.expand(type_, target):
                     raise InputError(f"no file matches {target}", where=target)
         row = LocationRow(
@@ -169,7 +175,7 @@ class CatalogService:
     def update_location(self, location_id: str, type_: str, target: str) -> Location:
         """Point a location elsewhere; its id and entity ref stay (Backstage's PUT)."""
         target = self._normalise_target(type_, target)
-        Reader(self.settings).check_target(type_, target)
+        self.processor.reader().check_target(type_, target)
         key = f"{type_}:{target}".lower()
         try:
             with self.db.session() as session:
@@ -226,6 +232,14 @@ class CatalogService:
                 session=session,
             )
         return self.processor.delete_location_entities(location_id)
+
+    def entities_at(self, type_: str, target: str) -> list[dict[str, Any]]:
+        """The entities read from one document (``backstage.io/managed-by-location``)."""
+        from goldpath.catalog.predicates import parse_predicate
+
+        predicate = {f"metadata.annotations.{MANAGED_BY_LOCATION}": f"{type_}:{target}"}
+        page = self.queries.query_page(where=parse_predicate(predicate), limit=1000)
+        return [jsonutil.loads(body) for body in page.bodies]
 
     def location_by_entity(self, kind: str, namespace: str, name: str) -> Location:
         key = str(EntityRef(kind, namespace, name)).lower()

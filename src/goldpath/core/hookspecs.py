@@ -89,3 +89,8 @@ def goldpath_url_readers(platform: Platform) -> list[Any]:  # type: ignore[empty
 @hookspec
 def goldpath_nav_items() -> list[dict[str, str]]:  # type: ignore[empty-body]
     """Portal navigation entries: ``{"title", "href"}``."""
+
+
+@hookspec
+def goldpath_git_pushed(platform: Platform, push: dict[str, Any]) -> None:
+    """A ref of a hosted repository changed: ``{owner, name, ref, before, after, pusher}``."""

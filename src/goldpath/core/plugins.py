@@ -15,6 +15,8 @@ ENTRY_POINT_GROUP = "goldpath.plugins"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "goldpath.core.plugin",
     "goldpath.catalog.plugin",
+    "goldpath.git.plugin",
+    "goldpath.scaffolder.plugin",
     "goldpath.web.plugin",
     "goldpath.demo.plugin",
 )
