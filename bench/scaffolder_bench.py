@@ -166,8 +166,9 @@ def register(client: httpx.Client, path: Path) -> None:
     ).raise_for_status()
 
 
-def run(engine: str) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="goldpath-scaffolder-bench-"))
+def run(engine: str, work_root: Path) -> dict[str, Any]:
+    work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="scaffolder-", dir=work_root))
     url, drop = fresh_database(engine, work)
     port = free_port()
     env = {
@@ -207,7 +208,7 @@ def run(engine: str) -> dict[str, Any]:
                 time.sleep(0.1)
             for name in ("bench-a", "bench-b", "bench-noop-1", "bench-noop-41"):
                 register(client, templates / name / "template.yaml")
-            values = {"owner": "team-platform"}
+            values = {"owner": "team-platform", "name": "noop"}
             run_task(client, "template:default/bench-a", {**values, "name": "warmup"})
 
             a = [
@@ -260,8 +261,15 @@ def run(engine: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(".bench-work"),
+        help="where the data dir lives (a normal disk, like a user's ./.goldpath; on some "
+        "machines /tmp is far slower at creating files)",
+    )
     args = parser.parse_args()
-    rows = [run(engine) for engine in args.engines]
+    rows = [run(engine, args.work_dir.resolve()) for engine in args.engines]
     for row in rows:
         print(json.dumps(row), flush=True)
     print(

@@ -62,6 +62,39 @@ def resolve(ctx: ActionContext, url: str) -> Source:
     raise InputError(f"cannot resolve {url} against {base}", where="url")
 
 
+def _check_links(source: Path) -> None:
+    """Refuse a folder holding symlinks that lead out of it."""
+    root = source.resolve()
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            path = Path(folder) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if target != root and not target.is_relative_to(root):
+                    relative = path.relative_to(root).as_posix()
+                    raise NotAllowedError(
+                        f"{relative} is a symlink to {os.readlink(path)}, outside the skeleton",
+                        where=relative,
+                    )
+
+
+def open_tree(ctx: ActionContext, url: str) -> Path:
+    """A folder holding what ``url`` names, to read (never write): a local skeleton is used
+    where it lies (after its symlinks are checked); anything else is fetched into a
+    temporary folder first."""
+    source = resolve(ctx, url)
+    if source.type in ("dry-run", "file"):
+        path = Path(source.target)
+        if source.type == "file":
+            _reader(ctx).check_file(str(path))
+        if path.is_dir() and not path.is_symlink():
+            _check_links(path)
+            return path.resolve()
+    staging = ctx.create_temp_dir()
+    fetch_contents(ctx, url, staging)
+    return staging
+
+
 def _copy_tree(source: Path, dest: Path) -> None:
     """Copy a folder, refusing symlinks that lead out of it (they are never followed)."""
     root = source.resolve()

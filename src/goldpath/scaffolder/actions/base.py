@@ -9,6 +9,7 @@ with ``ctx.output(name, value)``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -187,14 +188,18 @@ class ActionContext:
         return safe_join(self.workspace, str(relative), what=what)
 
     def create_temp_dir(self) -> Path:
-        """A fresh directory removed when the step ends."""
-        path = Path(tempfile.mkdtemp(prefix=f"goldpath-{self.step_id}-"))
+        """A fresh directory (beside the workspace, outside it) removed when the step ends."""
+        parent = self.workspace.parent / f"{self.workspace.name}.tmp"
+        parent.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"{self.step_id}-", dir=parent))
         self._temp_dirs.append(path)
         return path
 
     def cleanup(self) -> None:
         for path in self._temp_dirs:
             shutil.rmtree(path, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only once empty: other iterations may still use it
         self._temp_dirs.clear()
 
     # ----------------------------------------------------------- cancellation

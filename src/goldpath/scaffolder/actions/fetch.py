@@ -12,13 +12,13 @@ import fnmatch
 import os
 import shutil
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from goldpath.core.errors import InputError
+from goldpath.core.errors import InputError, NotAllowedError
 from goldpath.scaffolder.actions.base import Action, ActionContext
 from goldpath.scaffolder.expressions import Templater
-from goldpath.scaffolder.sources import fetch_contents, fetch_file
+from goldpath.scaffolder.sources import fetch_contents, fetch_file, open_tree
 
 _templater = Templater()
 #: Bytes looked at to tell a binary file (as git and Backstage's isBinaryFile do).
@@ -53,6 +53,32 @@ def _glob_match(path: str, patterns: list[str]) -> bool:
 def _skipped(rendered: str) -> bool:
     """A path segment rendered to nothing: Backstage skips such entries."""
     return rendered == "" or rendered.startswith("/") or "//" in rendered or rendered.endswith("/")
+
+
+class _Folders:
+    """Output folders, each checked against the workspace (symlinks included) and created
+    once, not once per file: a 200-file skeleton would otherwise resolve every path."""
+
+    def __init__(self, ctx: ActionContext, output_dir: Path) -> None:
+        self.ctx = ctx
+        self.root = ctx.workspace.resolve()
+        self.output_dir = output_dir
+        self._ready: dict[Path, Path] = {}
+
+    def ensure(self, folder: Path) -> Path:
+        ready = self._ready.get(folder)
+        if ready is None:
+            ready = self.ctx.resolve_path(os.path.relpath(folder, self.root), what="targetPath")
+            ready.mkdir(parents=True, exist_ok=True)
+            self._ready[folder] = ready
+        return ready
+
+    def target(self, local: str, *, what: str) -> Path:
+        pure = PurePosixPath(local)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise NotAllowedError(f"{what} ({local!r}) points outside the workspace", where=what)
+        lexical = self.output_dir / pure
+        return self.ensure(lexical.parent) / lexical.name
 
 
 def _plain(ctx: ActionContext) -> None:
@@ -112,12 +138,12 @@ def _template(ctx: ActionContext) -> None:
     output_dir = ctx.resolve_path(ctx.input.get("targetPath") or "./", what="targetPath")
 
     ctx.log(f"Fetching template content from {url}")
-    template_dir = ctx.create_temp_dir()
-    fetch_contents(ctx, url, template_dir)
+    template_dir = open_tree(ctx, url)
     context = {"values": values}
     ctx.log("Processing template files")
 
     written = 0
+    folders = _Folders(ctx, output_dir)
     for folder, dirnames, filenames in os.walk(template_dir):
         dirnames.sort()
         here = Path(folder)
@@ -137,28 +163,23 @@ def _template(ctx: ActionContext) -> None:
                 )
             if _skipped(local):
                 continue
-            destination = ctx.resolve_path(
-                os.path.join(os.path.relpath(output_dir, ctx.workspace.resolve()), local),
-                what=f"the path rendered from {relative}",
-            )
-            if source.is_symlink():
-                if destination.exists() or destination.is_symlink():
-                    if not replace:
-                        continue
+            destination = folders.target(local, what=f"the path rendered from {relative}")
+            if source.is_dir() and not source.is_symlink():
+                folders.ensure(destination)
+                continue
+            if destination.is_symlink() or destination.exists():
+                if not replace:
+                    ctx.log(f"Skipping {local}: it exists already (replace is false)")
+                    continue
+                if destination.is_symlink() or destination.is_file():
+                    # Never write through a link: it could point anywhere.
                     destination.unlink()
-                destination.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
                 destination.symlink_to(os.readlink(source))
                 continue
-            if source.is_dir():
-                destination.mkdir(parents=True, exist_ok=True)
-                continue
-            if destination.exists() and not replace:
-                ctx.log(f"Skipping {local}: it exists already (replace is false)")
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
             data = source.read_bytes()
             if not render_contents or _is_binary(data):
-                shutil.copyfile(source, destination)
+                destination.write_bytes(data)
             else:
                 text = data.decode("utf-8")
                 if _templater.has_syntax(text, cookiecutter_compat=cookiecutter):
