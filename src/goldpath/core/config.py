@@ -9,11 +9,20 @@ validated at start; an error names the key and where its value came from.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from goldpath.core.errors import ConfigError
 
@@ -70,6 +79,103 @@ class LogSettings(_Section):
     format: Literal["console", "json"] = "console"
 
 
+_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class _Integration(_Section):
+    #: The host of the ``repoUrl`` values this integration serves, e.g. ``github.com``.
+    host: str
+    #: REST API root. Backstage's ``apiBaseUrl`` spelling is accepted too.
+    api_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("api_base_url", "apiBaseUrl")
+    )
+    #: ``repr``, logs and API reads show ``**********``. ``${NAME}`` reads it from the
+    #: environment variable NAME, as in Backstage's app-config.
+    token: SecretStr | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value or "/" in value or any(c.isspace() for c in value):
+            raise ValueError("must be a host name (optionally with :port), not a URL")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _check_api_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token_from_environment(cls, value: Any) -> Any:
+        # Lists of objects cannot come from GOLDPATH_* variables; this keeps tokens out of
+        # goldpath.yaml all the same.
+        if isinstance(value, str):
+            match = _ENV_REFERENCE.match(value.strip())
+            if match:
+                name = match.group(1)
+                if name not in os.environ:
+                    raise ValueError(f"environment variable {name} is not set")
+                value = os.environ[name]
+        return value or None
+
+    def token_value(self) -> str | None:
+        return self.token.get_secret_value() if self.token is not None else None
+
+
+class GitHubIntegration(_Integration):
+    """A GitHub (or GitHub Enterprise Server) host, as Backstage's ``integrations.github``."""
+
+    host: str = "github.com"
+
+    def api_url(self) -> str:
+        # Backstage defaults only github.com's; /api/v3 is where GitHub Enterprise Server has it.
+        if self.api_base_url:
+            return self.api_base_url
+        return (
+            "https://api.github.com" if self.host == "github.com" else f"https://{self.host}/api/v3"
+        )
+
+
+class GitLabIntegration(_Integration):
+    """A GitLab host, as Backstage's ``integrations.gitlab``."""
+
+    host: str = "gitlab.com"
+
+    def api_url(self) -> str:
+        return self.api_base_url or f"https://{self.host}/api/v4"
+
+
+class IntegrationsSettings(_Section):
+    """Source-control hosts, as Backstage's ``integrations:`` (goldpath.yaml only)."""
+
+    github: list[GitHubIntegration] = Field(default_factory=list)
+    gitlab: list[GitLabIntegration] = Field(default_factory=list)
+
+    @field_validator("github", "gitlab", mode="before")
+    @classmethod
+    def _objects_only(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(item, str) for item in value):
+            raise ValueError(
+                "must be a list of {host, api_base_url, token} objects, set in the config "
+                "file (a token can come from the environment as ${NAME})"
+            )
+        return value
+
+    def github_for(self, host: str) -> GitHubIntegration | None:
+        wanted = host.strip().lower()
+        return next((i for i in self.github if i.host == wanted), None)
+
+    def gitlab_for(self, host: str) -> GitLabIntegration | None:
+        wanted = host.strip().lower()
+        return next((i for i in self.gitlab if i.host == wanted), None)
+
+
 class Settings(_Section):
     data_dir: Path = Path(".goldpath")
     #: SQLAlchemy URL. Unset: SQLite in the data directory.
@@ -78,6 +184,7 @@ class Settings(_Section):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    integrations: IntegrationsSettings = Field(default_factory=IntegrationsSettings)
     #: Sections that plugins own; validated by the plugins themselves.
     plugins: dict[str, Any] = Field(default_factory=dict)
 

@@ -93,4 +93,4 @@ def goldpath_nav_items() -> list[dict[str, str]]:  # type: ignore[empty-body]
 
 @hookspec
 def goldpath_git_pushed(platform: Platform, push: dict[str, Any]) -> None:
-    """A ref of a hosted repository changed: ``{owner, name, ref, before, after, pusher}``."""
+    """A hosted ref moved: ``{owner, name, ref, before, after, created, deleted, pusher}``."""

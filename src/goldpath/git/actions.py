@@ -1,26 +1,33 @@
-"""``publish:git``: the workspace becomes a new repository in goldpath's hosted git."""
+"""``publish:git``: the workspace becomes a new repository in goldpath's hosted git.
+
+Its inputs are named as Backstage's ``publish:github`` names them, so a template written for
+GitHub needs only its action id (and the RepoUrlPicker's host) changed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from goldpath.core.errors import ConflictError, InputError
-from goldpath.git.service import GitService, check_name
+from goldpath.core.errors import ConflictError, InputError, NotFoundError
+from goldpath.git.plumbing import ZERO, check_branch, check_name
+from goldpath.git.service import GitService
 from goldpath.scaffolder.actions.base import Action, ActionContext
 
 #: A RepoUrlPicker host that always means "this goldpath", whatever its address.
 ALIAS_HOST = "goldpath"
+DEFAULT_AUTHOR = ("Scaffolder", "scaffolder@goldpath.local")
 
 
-def parse_repo_url(ctx: ActionContext, git: GitService) -> tuple[str, str]:
-    raw = ctx.input.get("repoUrl")
+def parse_repo_url(raw: Any, git: GitService) -> tuple[str, str]:
+    """``<host>?owner=<owner>&repo=<name>`` → (owner, name), for our own host only."""
+    own = urlsplit(git.base_url()).netloc
     if not isinstance(raw, str) or "?" not in raw:
         raise InputError(
-            "repoUrl must look like goldpath?owner=<owner>&repo=<name>", where="repoUrl"
+            f"repoUrl must look like {ALIAS_HOST}?owner=<owner>&repo=<name>, got {raw!r}",
+            where="repoUrl",
         )
     host, _, query = raw.partition("?")
-    own = urlsplit(git.base_url()).netloc
     if host not in (ALIAS_HOST, own):
         raise InputError(
             f"repoUrl host {host!r} is not goldpath's hosted git (use {ALIAS_HOST!r} or {own!r})",
@@ -31,36 +38,56 @@ def parse_repo_url(ctx: ActionContext, git: GitService) -> tuple[str, str]:
     repo = (params.get("repo") or [""])[0]
     if not owner or not repo:
         raise InputError("repoUrl needs both owner and repo", where="repoUrl")
-    return check_name(owner, "owner"), check_name(repo, "repo")
+    try:
+        return check_name(owner, "owner"), check_name(repo, "repo")
+    except InputError as exc:
+        raise InputError(exc.message, where="repoUrl") from exc
 
 
 def _author(ctx: ActionContext) -> tuple[str, str]:
-    name = ctx.input.get("gitAuthorName")
-    email = ctx.input.get("gitAuthorEmail")
     entity = ctx.user.entity or {}
     profile = (entity.get("spec") or {}).get("profile") or {}
-    name = name or profile.get("displayName") or (entity.get("metadata") or {}).get("name")
-    email = email or profile.get("email")
-    return str(name or "Scaffolder"), str(email or "scaffolder@goldpath.local")
+    name = (
+        ctx.input.get("gitAuthorName")
+        or profile.get("displayName")
+        or (entity.get("metadata") or {}).get("name")
+        or DEFAULT_AUTHOR[0]
+    )
+    email = ctx.input.get("gitAuthorEmail") or profile.get("email") or DEFAULT_AUTHOR[1]
+    return str(name), str(email)
 
 
 def _publish(ctx: ActionContext) -> None:
     git: GitService = ctx.platform.services["git"]
-    owner, name = parse_repo_url(ctx, git)
-    branch = str(ctx.input.get("defaultBranch") or "main")
+    owner, name = parse_repo_url(ctx.input.get("repoUrl"), git)
+    branch = check_branch(str(ctx.input.get("defaultBranch") or "main"), where="defaultBranch")
     source = ctx.resolve_path(ctx.input.get("sourcePath"), what="sourcePath")
     if not source.is_dir():
         raise InputError(
-            f"sourcePath {ctx.input.get('sourcePath')!r} is not a folder", where="sourcePath"
+            f"sourcePath {ctx.input.get('sourcePath')!r} is not a folder of the workspace",
+            where="sourcePath",
         )
     remote = git.clone_url(owner, name)
     contents = git.contents_url(owner, name, branch)
+    message = str(ctx.input.get("gitCommitMessage") or "initial commit")
+    author_name, author_email = _author(ctx)
+
     if ctx.dry_run:
-        ctx.log(f"Dry run: would create {owner}/{name} and push {branch} to it")
+        try:
+            git.get_repository(owner, name)
+            ctx.log(f"Repository {owner}/{name} already exists: a real run would fail", "warn")
+        except NotFoundError:
+            pass
+        files = sum(1 for p in source.rglob("*") if p.is_file())
+        ctx.log(
+            f"Dry run: would create {owner}/{name} and commit {files} files to {branch} "
+            f"as {author_name} <{author_email}>: {message!r}"
+        )
         ctx.output("remoteUrl", remote)
         ctx.output("repoContentsUrl", contents)
-        ctx.output("commitHash", "0" * 40)
+        ctx.output("commitHash", ZERO)
         return
+
     description = str(ctx.input.get("description") or "")
     try:
         git.create_repository(owner, name, description=description, default_branch=branch)
@@ -68,46 +95,100 @@ def _publish(ctx: ActionContext) -> None:
         raise ConflictError(
             f"repository {owner}/{name} already exists; choose another name", where="repoUrl"
         ) from exc
-    author_name, author_email = _author(ctx)
-    sha = git.publish_directory(
-        owner,
-        name,
-        source,
-        branch=branch,
-        message=str(ctx.input.get("gitCommitMessage") or "initial commit"),
-        author_name=author_name,
-        author_email=author_email,
-        pusher=ctx.user.ref or "scaffolder",
-    )
-    ctx.log(f"Published {owner}/{name} ({branch} at {sha[:12]})")
+    try:
+        sha = git.publish_directory(
+            owner,
+            name,
+            source,
+            branch=branch,
+            message=message,
+            author_name=author_name,
+            author_email=author_email,
+            pusher=ctx.user.ref or "scaffolder",
+        )
+    except BaseException:
+        # Nothing half-made: a retry of the step must not meet an empty repository.
+        git.delete_repository(owner, name)
+        raise
+    ctx.log(f"Published {owner}/{name}: {branch} at {sha[:12]} ({remote})")
     ctx.output("remoteUrl", remote)
     ctx.output("repoContentsUrl", contents)
     ctx.output("commitHash", sha)
 
 
-_INPUT: dict[str, Any] = {
+INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["repoUrl"],
     "properties": {
         "repoUrl": {
+            "title": "Repository location",
             "type": "string",
             "description": "Where to create the repository, as RepoUrlPicker writes it: "
-            "goldpath?owner=<owner>&repo=<name>",
+            "goldpath?owner=<owner>&repo=<name> (the host is 'goldpath' or this server's "
+            "own host:port).",
         },
-        "description": {"type": "string", "description": "The repository's description."},
-        "defaultBranch": {"type": "string", "description": "Default branch; main if unset."},
+        "description": {
+            "title": "Repository description",
+            "type": "string",
+            "description": "What the repository holds.",
+        },
+        "defaultBranch": {
+            "title": "Default branch",
+            "type": "string",
+            "default": "main",
+            "description": "The branch the first commit goes to, and the repository's HEAD.",
+        },
         "sourcePath": {
+            "title": "Source path",
             "type": "string",
             "description": "Folder of the workspace to publish; the whole workspace if unset.",
         },
-        "gitCommitMessage": {"type": "string", "description": "Default: initial commit."},
-        "gitAuthorName": {"type": "string"},
-        "gitAuthorEmail": {"type": "string"},
+        "gitCommitMessage": {
+            "title": "Commit message",
+            "type": "string",
+            "default": "initial commit",
+            "description": "Message of the first commit.",
+        },
+        "gitAuthorName": {
+            "title": "Author name",
+            "type": "string",
+            "description": "Author of the first commit; by default the user running the "
+            "template (else 'Scaffolder').",
+        },
+        "gitAuthorEmail": {
+            "title": "Author email",
+            "type": "string",
+            "description": "Author's email; by default the user's profile email (else "
+            "scaffolder@goldpath.local).",
+        },
         "repoVisibility": {
+            "title": "Repository visibility",
             "type": "string",
             "enum": ["private", "internal", "public"],
-            "description": "Accepted for compatibility with publish:github; hosted git "
-            "repositories are visible to everyone who can reach goldpath.",
+            "description": "Accepted for compatibility with publish:github and ignored: hosted "
+            "git repositories are visible to everyone who can reach goldpath.",
+        },
+    },
+}
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "remoteUrl": {
+            "title": "Clone URL",
+            "type": "string",
+            "description": "The repository's clone URL: <base>/git/<owner>/<name>.git",
+        },
+        "repoContentsUrl": {
+            "title": "Contents URL",
+            "type": "string",
+            "description": "URL of the default branch's files, <base>/git/<owner>/<name>/blob/"
+            "<branch>; append /catalog-info.yaml for catalog:register.",
+        },
+        "commitHash": {
+            "title": "Commit",
+            "type": "string",
+            "description": "The first commit's sha (40 zeros in a dry run).",
         },
     },
 }
@@ -117,25 +198,24 @@ def publish_git_action() -> Action:
     return Action(
         "publish:git",
         _publish,
-        description="Creates a repository in goldpath's hosted git with the workspace as its "
-        "first commit.",
-        input_schema=_INPUT,
-        output_schema={
-            "type": "object",
-            "properties": {
-                "remoteUrl": {"type": "string", "description": "Clone URL."},
-                "repoContentsUrl": {
-                    "type": "string",
-                    "description": "URL of the default branch's files (for catalog:register).",
-                },
-                "commitHash": {"type": "string"},
-            },
-        },
+        description="Creates a repository in goldpath's hosted git with the workspace (or "
+        "sourcePath) as its first commit.",
+        input_schema=INPUT_SCHEMA,
+        output_schema=OUTPUT_SCHEMA,
         examples=[
             {
-                "description": "Publish the workspace and register it",
-                "example": "steps:\n  - action: publish:git\n    id: publish\n    input:\n"
-                "      repoUrl: goldpath?owner=acme&repo=${{ parameters.name }}\n",
+                "description": "Publish the workspace and register its catalog-info.yaml",
+                "example": "steps:\n"
+                "  - id: publish\n"
+                "    action: publish:git\n"
+                "    input:\n"
+                "      repoUrl: goldpath?owner=acme&repo=${{ parameters.name }}\n"
+                "      description: ${{ parameters.description }}\n"
+                "  - id: register\n"
+                "    action: catalog:register\n"
+                "    input:\n"
+                "      repoContentsUrl: ${{ steps.publish.output.repoContentsUrl }}\n"
+                "      catalogInfoPath: /catalog-info.yaml\n",
             }
         ],
         supports_dry_run=True,

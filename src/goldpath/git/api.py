@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
 
-from goldpath.core.errors import InputError
 from goldpath.git.http import Git
+from goldpath.git.model import CreateRepositoryRequest
 
 router = APIRouter(prefix="/api/git", tags=["git"])
 
@@ -18,14 +18,12 @@ def list_repos(git: Git) -> list[dict[str, Any]]:
 
 
 @router.post("/repos", status_code=201, summary="Create an empty hosted repository")
-def create_repo(body: Annotated[Any, Body()], git: Git) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InputError("the request body must be a JSON object")
+def create_repo(body: CreateRepositoryRequest, git: Git) -> dict[str, Any]:
     repo = git.create_repository(
-        str(body.get("owner") or ""),
-        str(body.get("name") or ""),
-        description=str(body.get("description") or ""),
-        default_branch=str(body.get("defaultBranch") or "main"),
+        body.owner,
+        body.name,
+        description=body.description,
+        default_branch=body.default_branch,
     )
     return repo.as_api()
 

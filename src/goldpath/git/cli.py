@@ -1,37 +1,34 @@
-"""``goldpath repos …``: hosted repositories, over the REST API."""
+"""``goldpath repos …``: hosted repositories, over the REST API.
+
+Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad usage.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
 
-from goldpath.core.cli_support import JsonOpt, UrlOpt, client, console, err_console, print_json
-from goldpath.core.client import ClientError
+from goldpath.core.cli_support import JsonOpt, UrlOpt, client, console, print_json
 
 repos_app = typer.Typer(help="Hosted git repositories.", no_args_is_help=True)
 
-
-def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
+FullName = Annotated[str, typer.Argument(metavar="OWNER/NAME", help="e.g. acme/payments")]
 
 
-def _split(full: str) -> tuple[str, str]:
-    owner, sep, name = full.partition("/")
-    if not sep or not owner or not name:
-        _fail(f"expected OWNER/NAME, got {full!r}")
+def _split(full_name: str) -> tuple[str, str]:
+    owner, sep, name = full_name.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise typer.BadParameter(f"expected OWNER/NAME, got {full_name!r}")
     return owner, name
 
 
 @repos_app.command("ls")
 def ls(url: UrlOpt = None, json: JsonOpt = False) -> None:
     """List hosted repositories."""
-    try:
-        repos = client(url).get("/api/git/repos")
-    except ClientError as exc:
-        _fail(exc.message)
+    repos = client(url).get("/api/git/repos")
     if json:
         print_json(repos)
         return
@@ -48,7 +45,7 @@ def ls(url: UrlOpt = None, json: JsonOpt = False) -> None:
 
 @repos_app.command("create")
 def create(
-    full_name: Annotated[str, typer.Argument(metavar="OWNER/NAME")],
+    full_name: FullName,
     description: Annotated[str, typer.Option(help="What the repository holds.")] = "",
     default_branch: Annotated[str, typer.Option(help="Its default branch.")] = "main",
     url: UrlOpt = None,
@@ -56,12 +53,13 @@ def create(
 ) -> None:
     """Create an empty repository; prints its clone URL."""
     owner, name = _split(full_name)
-    body = {"owner": owner, "name": name, "description": description}
-    body["defaultBranch"] = default_branch
-    try:
-        repo = client(url).post("/api/git/repos", json=body)
-    except ClientError as exc:
-        _fail(exc.message)
+    body = {
+        "owner": owner,
+        "name": name,
+        "description": description,
+        "defaultBranch": default_branch,
+    }
+    repo = client(url).post("/api/git/repos", json=body)
     if json:
         print_json(repo)
     else:
@@ -69,14 +67,8 @@ def create(
 
 
 @repos_app.command("delete")
-def delete(
-    full_name: Annotated[str, typer.Argument(metavar="OWNER/NAME")],
-    url: UrlOpt = None,
-) -> None:
-    """Delete a repository and everything in it."""
+def delete(full_name: FullName, url: UrlOpt = None) -> None:
+    """Delete a repository and its whole history."""
     owner, name = _split(full_name)
-    try:
-        client(url).delete(f"/api/git/repos/{owner}/{name}")
-    except ClientError as exc:
-        _fail(exc.message)
-    console.print(f"deleted {owner}/{name}", highlight=False)
+    client(url).delete(f"/api/git/repos/{quote(owner, safe='')}/{quote(name, safe='')}")
+    console.print(f"deleted {full_name}", highlight=False)

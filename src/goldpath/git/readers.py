@@ -1,14 +1,30 @@
-"""Reads this server's own hosted-git URLs straight from the repositories (no HTTP)."""
+"""Reads this server's own hosted-git URLs straight from the repositories (no HTTP).
+
+Registered through ``goldpath_url_readers``: the catalog and the scaffolder's fetch actions
+ask it before going to the network, so our own address needs no allowlist entry and a
+single-process server never waits on a request to itself.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from goldpath.core.errors import NotFoundError
 from goldpath.git.service import GitService
 
-_PATH = re.compile(r"^/git/([^/]+)/([^/]+)/(blob|tree)/(.+)$")
+_PATH = re.compile(r"/git/([^/]+)/([^/]+)/(blob|tree)/(.+)")
+
+
+@dataclass(frozen=True)
+class HostedGitUrl:
+    owner: str
+    name: str
+    kind: str  # blob | tree
+    #: ``<ref>/<path>``: where the ref ends is only known by looking at the repository.
+    rest: str
 
 
 class HostedGitReader:
@@ -17,32 +33,32 @@ class HostedGitReader:
     def __init__(self, git: GitService) -> None:
         self.git = git
 
-    def _parse(self, url: str) -> tuple[str, str, str, str, str] | None:
+    def parse(self, url: str) -> HostedGitUrl | None:
         base = self.git.base_url()
         if not url.startswith(base + "/git/"):
             return None
-        path = url[len(base) :].split("?", 1)[0].split("#", 1)[0]
-        match = _PATH.match(path)
+        # The path as the HTTP server would see it: percent-decoded, no query or fragment.
+        path = unquote(urlsplit(url[len(base) :]).path)
+        match = _PATH.fullmatch(path)
         if match is None:
             return None
         owner, name, kind, rest = match.groups()
-        return owner, name.removesuffix(".git"), kind, rest, url
+        return HostedGitUrl(owner, name.removesuffix(".git"), kind, rest)
 
     def handles(self, url: str) -> bool:
-        return self._parse(url) is not None
+        return self.parse(url) is not None
+
+    def _resolve(self, url: str) -> tuple[HostedGitUrl, str, str]:
+        parsed = self.parse(url)
+        if parsed is None:
+            raise NotFoundError(f"{url} is not a hosted git URL", where=url)
+        ref, inner = self.git.split_ref(parsed.owner, parsed.name, parsed.rest)
+        return parsed, ref, inner
 
     def read(self, url: str) -> bytes:
-        parsed = self._parse(url)
-        if parsed is None:
-            raise NotFoundError(f"{url} is not a hosted git URL")
-        owner, name, _kind, rest, _ = parsed
-        ref, inner = self.git.split_ref(owner, name, rest)
-        return self.git.read_file(owner, name, ref, inner)
+        parsed, ref, inner = self._resolve(url)
+        return self.git.read_file(parsed.owner, parsed.name, ref, inner)
 
     def read_tree(self, url: str, dest: Path) -> None:
-        parsed = self._parse(url)
-        if parsed is None:
-            raise NotFoundError(f"{url} is not a hosted git URL")
-        owner, name, _kind, rest, _ = parsed
-        ref, inner = self.git.split_ref(owner, name, rest)
-        self.git.export_tree(owner, name, ref, inner, dest)
+        parsed, ref, inner = self._resolve(url)
+        self.git.export_tree(parsed.owner, parsed.name, ref, inner, dest)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from goldpath.core.cli_support import JsonOpt, UrlOpt, client, console, err_console, print_json
 from goldpath.core.client import Client, ClientError
+from goldpath.scaffolder.parameters import coerce_value
 
 templates_app = typer.Typer(help="Golden paths (scaffolder templates).", no_args_is_help=True)
 tasks_app = typer.Typer(help="Scaffolder tasks: runs of templates.", no_args_is_help=True)
@@ -58,32 +59,6 @@ def _property_schema(schema: dict[str, Any], dotted: str) -> dict[str, Any] | No
         if isinstance(node, dict):
             return node
     return None
-
-
-def coerce(text: str, prop: dict[str, Any] | None) -> Any:
-    """Turn ``--set`` text into the property's declared JSON type."""
-    kind = (prop or {}).get("type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    try:
-        if "boolean" in kinds:
-            lowered = text.strip().lower()
-            if lowered in ("true", "yes", "y", "1", "on"):
-                return True
-            if lowered in ("false", "no", "n", "0", "off"):
-                return False
-        if "integer" in kinds:
-            return int(text)
-        if "number" in kinds:
-            return float(text)
-        if "array" in kinds:
-            if text.strip().startswith("["):
-                return jsonlib.loads(text)
-            return [item.strip() for item in text.split(",") if item.strip()]
-        if "object" in kinds:
-            return jsonlib.loads(text)
-    except ValueError:
-        return text  # left as written: the server's validation names the field and the type
-    return text
 
 
 def _pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
@@ -209,7 +184,7 @@ def create(
         )
         answers = _load_values(values)
         for key, text in _pairs(set_, "--set"):
-            _set_path(answers, key, coerce(text, _property_schema(schema, key)))
+            _set_path(answers, key, coerce_value(_property_schema(schema, key), text))
         secrets = dict(_pairs(secret, "--secret"))
         body: dict[str, Any] = {"templateRef": ref, "values": answers}
         if secrets:

@@ -1,210 +1,181 @@
 """Backstage's ``${{ … }}`` template expressions, with Nunjucks semantics, in a Jinja2 sandbox.
 
 Backstage renders step inputs and skeleton files with Nunjucks configured to use ``${{`` and
-``}}`` as variable delimiters. Jinja2 is Nunjucks' ancestor and shares its syntax; where the
-two differ in ways templates rely on, this module follows Nunjucks:
+``}}`` as variable delimiters. Jinja2 is Nunjucks' model and shares its syntax; where the two
+differ in ways templates rely on, the environment here follows Nunjucks (the JavaScript side
+lives in ``javascript.py``, the filters in ``template_filters.py``):
 
-- undefined values render as nothing, and looking a member up on one gives undefined again;
-- values print the JavaScript way (``true``, ``a,b`` for a list, nothing for null);
-- a string that is exactly one expression keeps the expression's type (Backstage parses such
-  results back from JSON), so ``${{ parameters.tags }}`` stays a list;
-- ``null`` is a literal.
+- undefined prints as nothing, a member of undefined is undefined, and comparisons,
+  arithmetic, truthiness and ``==`` work as in JavaScript (``'v' + 1`` is ``v1``, an empty
+  list is true inside templates);
+- members are JavaScript's: ``name.length``, ``name.split('/')``, ``list.join('-')``, and an
+  object's keys win over Python methods (``values.items`` is the key ``items``);
+- ``{ key: value }`` object literals take bare keys as strings; ``{% for k, v in object %}``
+  iterates entries; ``null`` is a literal; ``elseif`` and ``verbatim`` are accepted;
+- the filters are Nunjucks' built-ins plus Backstage's (``parseRepoUrl``, ``parseEntityRef``,
+  ``pick``, ``projectSlug``).
 
-Everything runs in ``ImmutableSandboxedEnvironment``: no access to private or dunder
-attributes, no mutation of passed-in values, no loader (so no ``include``/``import`` of
-files), bounded ``range`` and bounded output.
+The sandbox: no private or dunder attribute of anything that is not plain data, no Python
+methods, no mutation, no loader (``include``/``import`` refuse), bounded ``range`` and output.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import functools
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, NamedTuple
 
-from jinja2 import ChainableUndefined, TemplateError, nodes
-from jinja2.exceptions import SecurityError
+from jinja2 import BaseLoader, TemplateNotFound, nodes
+from jinja2.environment import Template, TemplateExpression
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
-from goldpath.core.errors import InputError
+from goldpath.core.errors import GoldpathError, InputError
+from goldpath.scaffolder import javascript as js
+from goldpath.scaffolder import template_filters
+from goldpath.scaffolder.javascript import MAX_OUTPUT_CHARS, UNDEFINED, JsUndefined
 
-#: Most characters one rendering may produce: a template is not a way to fill the disk.
-MAX_OUTPUT_CHARS = 10 * 1024 * 1024
+__all__ = ["MAX_OUTPUT_CHARS", "ExpressionError", "Templater"]
+
 _CACHE_SIZE = 4096
-_SINGLE = re.compile(r"^\s*\$\{\{(.*)\}\}\s*$", re.DOTALL)
+#: Sources above this size are compiled but not kept (a cache entry holds compiled code).
+_CACHE_MAX_SOURCE = 256 * 1024
+_ELSEIF = re.compile(r"(\{%-?\s*)elseif\b")
+_VERBATIM = re.compile(r"(\{%-?\s*)(end)?verbatim\b")
 
 
 class ExpressionError(InputError):
-    """An expression could not be parsed or evaluated; names the text and the place."""
+    """An expression could not be parsed or evaluated; names the text and the problem."""
 
     title = "Invalid template expression"
 
 
-def js_string(value: Any) -> str:
-    """``String(value)`` as JavaScript would print it."""
-    if value is None or isinstance(value, ChainableUndefined):
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    if isinstance(value, list | tuple):
-        return ",".join(js_string(v) for v in value)
-    if isinstance(value, Mapping):
-        return "[object Object]"
-    return str(value)
+# ------------------------------------------------------------- environment
+class _NoFiles(BaseLoader):
+    def get_source(self, environment: Any, template: str) -> Any:
+        raise TemplateNotFound(f"{template} (templates cannot include, import or extend files)")
 
 
-def js_truthy(value: Any) -> bool:
-    """Backstage's ``isTruthy``: arrays by length, everything else as JavaScript's ``!!``."""
-    if isinstance(value, ChainableUndefined) or value is None:
-        return False
-    if isinstance(value, list | tuple):
-        return len(value) > 0
-    if isinstance(value, Mapping):
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return bool(value)
+class _NunjucksSyntax(NodeTransformer):
+    """Rewrites Jinja's tree where Nunjucks means something else."""
+
+    def _filter(self, node: nodes.Node, name: str, *args: nodes.Node) -> nodes.Filter:
+        return nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
+
+    def visit_Pair(self, node: nodes.Pair) -> nodes.Node:
+        self.generic_visit(node)
+        if isinstance(node.key, nodes.Name):
+            node.key = nodes.Const(node.key.name, lineno=node.key.lineno)
+        return node
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        if isinstance(node.target, nodes.Tuple) and len(node.target.items) == 2:
+            node.iter = self._filter(node.iter, "__nj_pairs")
+        if node.test is not None:
+            node.test = self._filter(node.test, "__nj_bool")
+        return node
+
+    def visit_If(self, node: nodes.If) -> nodes.Node:
+        self.generic_visit(node)
+        node.test = self._filter(node.test, "__nj_bool")
+        return node
+
+    def visit_CondExpr(self, node: nodes.CondExpr) -> nodes.Node:
+        self.generic_visit(node)
+        node.test = self._filter(node.test, "__nj_bool")
+        return node
+
+    def visit_Not(self, node: nodes.Not) -> nodes.Node:
+        self.generic_visit(node)
+        node.node = self._filter(node.node, "__nj_bool")
+        return node
+
+    def visit_And(self, node: nodes.And) -> nodes.Node:
+        # JavaScript's `a && b`: b when a is truthy, else a (so `[] and x` is x).
+        self.generic_visit(node)
+        test = self._filter(node.left, "__nj_bool")
+        return nodes.CondExpr(test, node.right, node.left, lineno=node.lineno)
+
+    def visit_Or(self, node: nodes.Or) -> nodes.Node:
+        self.generic_visit(node)
+        test = self._filter(node.left, "__nj_bool")
+        return nodes.CondExpr(test, node.left, node.right, lineno=node.lineno)
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        args: list[nodes.Node] = []
+        for operand in node.ops:
+            args += [nodes.Const(operand.op, lineno=node.lineno), operand.expr]
+        return self._filter(node.expr, "__nj_compare", *args)
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return self._filter(nodes.List(node.nodes, lineno=node.lineno), "__nj_concat")
 
 
-def _plain(value: Any) -> Any:
-    """Undefined → None, recursively; Jinja's markup strings → str."""
-    if isinstance(value, ChainableUndefined):
-        return None
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+def _listing(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps Jinja's pass_context marker
+    def call(*args: Any, **kwargs: Any) -> list[Any]:
+        return list(function(*args, **kwargs))
+
+    return call
 
 
-# ------------------------------------------------------------------- filters
-def parse_repo_url(url: Any) -> dict[str, str]:
-    """``host?owner=o&repo=r`` (RepoUrlPicker's value) → its parts."""
-    if not isinstance(url, str) or not url:
-        raise ExpressionError(
-            f"parseRepoUrl expects a string like host?owner=o&repo=r, got {url!r}"
-        )
-    host, _, query = url.partition("?")
-    if not host:
-        raise ExpressionError(f"parseRepoUrl: no host in {url!r}")
-    params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=False).items() if v}
-    parts = {"host": host}
-    for key in ("owner", "repo", "organization", "workspace", "project"):
-        if key in params:
-            parts[key] = params[key]
-    if "repo" not in parts:
-        raise ExpressionError(f"parseRepoUrl: no repo in {url!r}")
-    if host.startswith("bitbucket"):
-        if "workspace" not in parts and "owner" not in parts:
-            raise ExpressionError(f"parseRepoUrl: no workspace in {url!r}")
-    elif "owner" not in parts and "organization" not in parts:
-        raise ExpressionError(f"parseRepoUrl: no owner in {url!r}")
-    return parts
-
-
-def parse_entity_ref_filter(ref: Any, context: Mapping[str, Any] | None = None) -> dict[str, str]:
-    from goldpath.catalog.refs import parse_entity_ref
-
-    options = context if isinstance(context, Mapping) else {}
-    try:
-        parsed = parse_entity_ref(
-            ref,
-            default_kind=options.get("defaultKind"),
-            default_namespace=options.get("defaultNamespace") or "default",
-        )
-    except InputError as exc:
-        raise ExpressionError(f"parseEntityRef: {exc.message}") from exc
-    return {"kind": parsed.kind, "namespace": parsed.namespace, "name": parsed.name}
-
-
-def pick(value: Any, key: Any) -> Any:
-    """``pick(obj, 'a.b')``: the member at a (dotted) path, or undefined."""
-    current = value
-    for part in str(key).split("."):
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return None
-    return current
-
-
-def project_slug(url: Any) -> str:
-    parts = parse_repo_url(url)
-    return f"{parts.get('owner') or parts.get('organization')}/{parts['repo']}"
-
-
-def dump(value: Any, indent: int | str | None = None) -> str:
-    """Nunjucks ``dump``: ``JSON.stringify(value, null, indent)``."""
-    spaces = int(str(indent)) if str(indent).isdigit() else None
-    return json.dumps(
-        _plain(value),
-        indent=spaces or None,
-        ensure_ascii=False,
-        separators=(",", ":") if not spaces else (",", ": "),
-        default=str,
-    )
-
-
-def nl2br(value: Any) -> str:
-    return js_string(value).replace("\r\n", "<br />\n").replace("\n", "<br />\n")
-
-
-def nunjucks_default(value: Any, default: Any = "", boolean: bool = False) -> Any:
-    """Replaces undefined (and null, which JavaScript callers pass for "unset"); with
-    ``boolean`` every falsy value."""
-    if isinstance(value, ChainableUndefined) or value is None:
-        return default
-    if boolean and not js_truthy(value):
-        return default
-    return value
-
-
-BUILTIN_FILTERS: dict[str, Callable[..., Any]] = {
-    "parseRepoUrl": parse_repo_url,
-    "parseEntityRef": parse_entity_ref_filter,
-    "pick": pick,
-    "projectSlug": project_slug,
-    "dump": dump,
-    "nl2br": nl2br,
-    "default": nunjucks_default,
-    "d": nunjucks_default,
-}
-
-
-# ------------------------------------------------------------------ renderer
 class _Environment(ImmutableSandboxedEnvironment):
-    def __init__(self, variable_start: str, *, trim: bool = False, lstrip: bool = False) -> None:
-        super().__init__(
+    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+    intercepted_unops = frozenset(["-", "+"])
+
+    def __init__(
+        self,
+        *,
+        variable_start: str,
+        trim_blocks: bool,
+        lstrip_blocks: bool,
+        newline: str,
+        python_methods: bool,
+        filters: Mapping[str, Callable[..., Any]],
+    ) -> None:
+        super().__init__(  # noqa: S701 - output is files and values, not HTML
             variable_start_string=variable_start,
             variable_end_string="}}",
             autoescape=False,
-            undefined=ChainableUndefined,
+            undefined=JsUndefined,
             keep_trailing_newline=True,
-            trim_blocks=trim,
-            lstrip_blocks=lstrip,
-            finalize=js_string,
+            trim_blocks=trim_blocks,
+            lstrip_blocks=lstrip_blocks,
+            newline_sequence=newline,
+            finalize=js.js_string,
+            loader=_NoFiles(),
+            cache_size=0,
         )
-        # Only what templates use: lipsum/cycler/joiner serve no scaffolding purpose.
-        for name in ("lipsum", "cycler", "joiner"):
+        self.python_methods = python_methods
+        for name in ("dict", "lipsum", "namespace"):
             self.globals.pop(name, None)
+        self.globals["range"] = js.bounded_range
         self.globals["null"] = None
+        for name in template_filters.REMOVED_FILTERS:
+            self.filters.pop(name, None)
+        self.filters.update(template_filters.FILTERS)
+        self.filters["attr"] = lambda obj, name: self.getattr(obj, name)
+        # Nunjucks returns arrays where Jinja returns generators (which print as nothing
+        # useful and can be read only once).
+        for name in ("map", "select", "reject", "selectattr", "rejectattr", "unique"):
+            self.filters[name] = _listing(self.filters[name])
+        if python_methods:
+            self.filters["jsonify"] = template_filters.dump
+        self.filters.update(filters)
+        # After plugins' filters: the rewritten syntax depends on these.
+        self.filters["__nj_pairs"] = js.pairs
+        self.filters["__nj_bool"] = js.js_bool
+        self.filters["__nj_compare"] = js.compare
+        self.filters["__nj_concat"] = js.concat
+        self.tests.update(template_filters.TESTS)
 
+    # Every template and expression is compiled through here.
     def _generate(
         self,
         source: nodes.Template,
@@ -212,139 +183,260 @@ class _Environment(ImmutableSandboxedEnvironment):
         filename: str | None,
         defer_init: bool = False,
     ) -> str:
-        # Object literals as Nunjucks reads them: ``{ defaultKind: 'group' }`` has the key
-        # "defaultKind"; Jinja would look up a variable of that name instead. Every template
-        # and expression is compiled through here.
-        for pair in source.find_all(nodes.Pair):
-            if isinstance(pair.key, nodes.Name):
-                pair.key = nodes.Const(pair.key.name, lineno=pair.key.lineno)
-        return str(super()._generate(source, name, filename, defer_init=defer_init))
+        tree = _NunjucksSyntax().visit(source)
+        tree.set_environment(self)
+        return str(super()._generate(tree, name, filename, defer_init=defer_init))
+
+    # -------------------------------------------------------------- members
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise self._refuse(obj, attribute)
+        if isinstance(obj, JsUndefined):
+            return obj
+        value = js.js_member(obj, attribute, python_methods=self.python_methods)
+        if value is NotImplemented:
+            if attribute.startswith("_"):
+                raise self._refuse(obj, attribute)
+            return super().getattr(obj, attribute)
+        if value is UNDEFINED:
+            return self.undefined(obj=obj, name=attribute)
+        return value
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, JsUndefined):
+            return obj
+        private = isinstance(argument, str) and argument.startswith("_")
+        if private and argument.startswith("__"):
+            raise self._refuse(obj, argument)
+        value = js.js_item(obj, argument, python_methods=self.python_methods)
+        if value is NotImplemented:
+            if private:
+                raise self._refuse(obj, argument)
+            return super().getitem(obj, argument)
+        if value is UNDEFINED:
+            return self.undefined(obj=obj, name=argument if isinstance(argument, str) else None)
+        return value
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # Nothing private at all, not only dunders (``_TemplateReference__context``).
+        return not attr.startswith("_") and bool(super().is_safe_attribute(obj, attr, value))
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         # Refuse loudly: a silent undefined would hide an attack and confuse an honest author.
-        raise SecurityError(
-            f"access to {attribute!r} of a {type(obj).__name__} is not allowed in templates"
+        raise self._refuse(obj, attribute)
+
+    @staticmethod
+    def _refuse(obj: Any, attribute: str) -> SecurityError:
+        return SecurityError(
+            f"{attribute!r} of {type(obj).__name__} is not accessible in templates"
         )
 
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        # Nothing private at all, not only dunders: ``_TemplateReference__context`` etc.
-        if attr.startswith("_"):
-            return False
-        return bool(super().is_safe_attribute(obj, attr, value))
+    # ------------------------------------------------------------ operators
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return js.js_binop(operator, left, right)
+
+    def call_unop(self, context: Any, operator: str, arg: Any) -> Any:
+        return js.js_negate(arg) if operator == "-" else js.to_number(arg)
+
+
+class _Plan(NamedTuple):
+    """How a step-input string renders: one typed expression, or a template to a string."""
+
+    expression: TemplateExpression | None
+    template: Template | None
+
+
+def _plugin_filter(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Plugin filters get plain JSON values (None for undefined), never Jinja objects."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return function(
+            *(js.to_plain(a) for a in args), **{k: js.to_plain(v) for k, v in kwargs.items()}
+        )
+
+    return call
 
 
 class Templater:
-    """Renders values and files; one per process is enough (compiled templates are cached)."""
+    """Renders step inputs, conditions and files. One per process: compilations are cached."""
 
     def __init__(self, *, extra_filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self._filters = {**BUILTIN_FILTERS, **(extra_filters or {})}
-        self._envs: dict[tuple[str, bool, bool], _Environment] = {}
-        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._filters = {
+            name: _plugin_filter(function) for name, function in (extra_filters or {}).items()
+        }
+        self._envs: dict[tuple[str, bool, bool, str, bool], _Environment] = {}
         self._lock = threading.Lock()
+        self._plans = functools.lru_cache(maxsize=_CACHE_SIZE)(self._plan_uncached)
+        self._templates = functools.lru_cache(maxsize=_CACHE_SIZE)(self._template_uncached)
 
     # ------------------------------------------------------------ plumbing
-    def _env(self, start: str, trim: bool = False, lstrip: bool = False) -> _Environment:
-        key = (start, trim, lstrip)
+    def _env(
+        self,
+        start: str = "${{",
+        trim: bool = False,
+        lstrip: bool = False,
+        newline: str = "\n",
+        compat: bool = False,
+    ) -> _Environment:
+        key = (start, trim, lstrip, newline, compat)
         env = self._envs.get(key)
         if env is None:
-            env = _Environment(start, trim=trim, lstrip=lstrip)
-            env.filters.update(self._filters)
-            self._envs[key] = env
+            with self._lock:
+                env = self._envs.get(key)
+                if env is None:
+                    env = _Environment(
+                        variable_start=start,
+                        trim_blocks=trim,
+                        lstrip_blocks=lstrip,
+                        newline=newline,
+                        python_methods=compat,
+                        filters=self._filters,
+                    )
+                    self._envs[key] = env
         return env
 
-    def _compiled(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
-        compiled = build()
-        with self._lock:
-            self._cache[key] = compiled
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return compiled
+    @staticmethod
+    def _newline(text: str) -> str:
+        # Jinja rewrites line ends in template text; keep a CRLF file CRLF.
+        return "\r\n" if "\r\n" in text else "\n"
 
     @staticmethod
-    def _fail(text: str, where: str, exc: Exception) -> ExpressionError:
-        shown = text if len(text) <= 200 else text[:197] + "..."
+    def _nunjucks_only(text: str) -> str:
+        if "elseif" in text:
+            text = _ELSEIF.sub(r"\1elif", text)
+        if "verbatim" in text:
+            text = _VERBATIM.sub(lambda m: m.group(1) + ("endraw" if m.group(2) else "raw"), text)
+        return text
+
+    def _plan_uncached(self, text: str) -> _Plan:
+        env = self._env(newline=self._newline(text))
+        stripped = text.strip()
+        if stripped.startswith("${{") and stripped.endswith("}}"):
+            try:
+                return _Plan(env.compile_expression(stripped[3:-2], undefined_to_none=False), None)
+            except TemplateSyntaxError:
+                pass  # not one expression (``${{ a }} ${{ b }}``), or broken: parse as a whole
+        return _Plan(None, env.from_string(self._nunjucks_only(text)))
+
+    def _plan(self, text: str) -> _Plan:
+        if len(text) > _CACHE_MAX_SOURCE:
+            return self._plan_uncached(text)
+        return self._plans(text)
+
+    def _template_uncached(self, text: str, env_key: tuple[str, bool, bool, str, bool]) -> Template:
+        return self._env(*env_key).from_string(self._nunjucks_only(text))
+
+    def _template(self, text: str, env_key: tuple[str, bool, bool, str, bool]) -> Template:
+        if len(text) > _CACHE_MAX_SOURCE:
+            return self._template_uncached(text, env_key)
+        return self._templates(text, env_key)
+
+    @staticmethod
+    def _error(text: str, where: str, exc: BaseException, *, whole_file: bool = False) -> Exception:
         if isinstance(exc, ExpressionError):
-            reason = exc.message
+            return exc
+        if isinstance(exc, TemplateSyntaxError):
+            reason = f"syntax error on line {exc.lineno}: {exc.message}"
+            if whole_file:
+                lines = text.splitlines()
+                if 0 < exc.lineno <= len(lines):
+                    reason += f" (in {lines[exc.lineno - 1].strip()[:120]!r})"
         elif isinstance(exc, TemplateError):
             reason = exc.message or type(exc).__name__
+        elif isinstance(exc, GoldpathError):
+            reason = exc.message
+        elif isinstance(exc, RecursionError):
+            reason = "too deeply nested (recursion)"
         else:
             reason = f"{type(exc).__name__}: {exc}"
-        return ExpressionError(f"cannot render {shown!r}: {reason}", where=where or None)
+        if whole_file:
+            message = f"cannot render the template: {reason}"
+        else:
+            shown = text if len(text) <= 200 else text[:197] + "..."
+            message = f"cannot render {shown!r}: {reason}"
+        return ExpressionError(message, where=where or None)
 
-    def _render(self, template: Any, context: Mapping[str, Any], text: str, where: str) -> str:
-        try:
-            total = 0
-            chunks = []
-            for chunk in template.generate(dict(context)):
-                total += len(chunk)
-                if total > MAX_OUTPUT_CHARS:
-                    raise ExpressionError(
-                        f"output is larger than {MAX_OUTPUT_CHARS // (1024 * 1024)} MB"
-                    )
-                chunks.append(chunk)
-            return "".join(chunks)
-        except (TemplateError, ExpressionError, TypeError, ValueError, ArithmeticError) as exc:
-            raise self._fail(text, where, exc) from exc
+    @staticmethod
+    def _run(template: Template, context: Mapping[str, Any]) -> str:
+        js.reset_budget()
+        total = 0
+        chunks = []
+        for chunk in template.generate(context):
+            total += len(chunk)
+            if total > MAX_OUTPUT_CHARS:
+                raise ExpressionError(
+                    f"the output is larger than the {MAX_OUTPUT_CHARS // (1024 * 1024)} MB "
+                    "a template may produce"
+                )
+            chunks.append(chunk)
+        return "".join(chunks)
 
     # -------------------------------------------------------------- values
-    def evaluate(self, expression: str, context: Mapping[str, Any], *, where: str = "") -> Any:
-        """The value of one expression (the inside of ``${{ … }}``)."""
-        env = self._env("${{")
-
-        def build() -> Any:
-            # compile_expression wraps parsing; keep its errors as ours.
-            return env.compile_expression(expression, undefined_to_none=False)
-
+    def _render_string(self, text: str, context: Mapping[str, Any], where: str) -> Any:
+        """A step-input string: a typed value, or undefined (``UNDEFINED``) when it renders
+        to nothing, as Backstage turns ``''`` into ``undefined``."""
         try:
-            compiled = self._compiled(("expr", expression), build)
-            value = compiled(**dict(context))
-        except (TemplateError, ExpressionError, TypeError, ValueError, ArithmeticError) as exc:
-            raise self._fail("${{ " + expression.strip() + " }}", where, exc) from exc
-        return _plain(value)
+            plan = self._plan(text)
+            if plan.expression is not None:
+                js.reset_budget()
+                value = plan.expression(context)
+                return UNDEFINED if isinstance(value, JsUndefined) else js.to_plain(value)
+            assert plan.template is not None
+            rendered = self._run(plan.template, context)
+        except Exception as exc:
+            raise self._error(text, where, exc) from exc
+        return rendered if rendered else UNDEFINED
 
-    def render_string(self, text: str, context: Mapping[str, Any], *, where: str = "") -> str:
-        env = self._env("${{")
-        template = self._compiled(("str", text), lambda: self._parse(env, text, where))
-        return self._render(template, context, text, where)
-
-    def _parse(self, env: _Environment, text: str, where: str) -> Any:
-        try:
-            return env.from_string(text)
-        except TemplateError as exc:
-            raise self._fail(text, where, exc) from exc
-
-    def render_value(self, value: Any, context: Mapping[str, Any], *, where: str = "") -> Any:
-        """Render every string in ``value`` (dicts and lists walked; keys left alone)."""
+    def _render(self, value: Any, context: Mapping[str, Any], where: str) -> Any:
         if isinstance(value, str):
             if "${{" not in value:
                 return value
-            single = _SINGLE.match(value)
-            if single and "${{" not in single.group(1) and "}}" not in single.group(1):
-                return self.evaluate(single.group(1), context, where=where)
-            return self.render_string(value, context, where=where)
+            return self._render_string(value, context, where)
         if isinstance(value, Mapping):
-            return {
-                k: self.render_value(v, context, where=f"{where}.{k}" if where else str(k))
-                for k, v in value.items()
-            }
+            out = {}
+            for key, item in value.items():
+                rendered = self._render(item, context, f"{where}.{key}" if where else str(key))
+                # Backstage drops keys whose value renders to undefined (JSON has no
+                # undefined), so an optional input left empty is absent, not null.
+                if rendered is not UNDEFINED:
+                    out[key] = rendered
+            return out
         if isinstance(value, list):
             return [
-                self.render_value(v, context, where=f"{where}[{i}]") for i, v in enumerate(value)
+                None if (r := self._render(v, context, f"{where}[{i}]")) is UNDEFINED else r
+                for i, v in enumerate(value)
             ]
         return value
+
+    def render_value(self, value: Any, context: Mapping[str, Any], *, where: str = "") -> Any:
+        """Render every string in ``value``; dicts and lists are walked, keys left alone.
+
+        A string that is exactly one ``${{ expr }}`` keeps the value's type; any other string
+        with ``${{`` becomes a string (values printed the JavaScript way); strings without
+        ``${{`` are returned as they are. Undefined is ``None`` (and drops a dict key).
+        """
+        rendered = self._render(value, context, where)
+        return None if rendered is UNDEFINED else rendered
 
     def evaluate_condition(
         self, value: Any, context: Mapping[str, Any], *, where: str = ""
     ) -> bool:
-        """A step's ``if``: a bool, or a string rendered then judged the JavaScript way."""
-        return js_truthy(self.render_value(value, context, where=where))
+        """A step's ``if``: ``false`` skips, a string is rendered and judged by Backstage's
+        ``isTruthy`` (an empty list is false); anything else runs the step, as in Backstage."""
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str):
+            return True
+        return js.is_truthy(self.render_value(value, context, where=where))
 
     # --------------------------------------------------------------- files
+    @staticmethod
+    def has_syntax(text: str, *, cookiecutter_compat: bool = False) -> bool:
+        """Whether ``text`` needs rendering at all (plain files skip the engine)."""
+        start = "{{" if cookiecutter_compat else "${{"
+        return start in text or "{%" in text or "{#" in text
+
     def render_text(
         self,
         text: str,
@@ -355,17 +447,16 @@ class Templater:
         lstrip_blocks: bool = False,
         where: str = "",
     ) -> str:
-        """Render a whole file: ``${{ }}`` variables (``{{ }}`` with cookiecutterCompat),
-        ``{% %}`` tags and ``{# #}`` comments."""
+        """Render a whole file: ``${{ }}`` variables (``{{ }}`` with ``cookiecutter_compat``,
+        where ``cookiecutter`` is also the name of ``values``), ``{% %}`` tags and ``{# #}``
+        comments. Line ends and the final newline are kept."""
+        if not self.has_syntax(text, cookiecutter_compat=cookiecutter_compat):
+            return text
+        if cookiecutter_compat and "cookiecutter" not in context:
+            context = {**context, "cookiecutter": context.get("values")}
         start = "{{" if cookiecutter_compat else "${{"
-        env = self._env(start, trim_blocks, lstrip_blocks)
-        if cookiecutter_compat and "values" in context and "cookiecutter" not in context:
-            context = {**context, "cookiecutter": context["values"]}
-        key = ("text", start, trim_blocks, lstrip_blocks, text)
-        template = self._compiled(key, lambda: self._parse(env, text, where))
-        return self._render(template, context, text, where)
-
-    def has_syntax(self, text: str, *, cookiecutter_compat: bool = False) -> bool:
-        """Whether ``text`` needs rendering at all (a fast path for plain files)."""
-        start = "{{" if cookiecutter_compat else "${{"
-        return start in text or "{%" in text or "{#" in text
+        key = (start, trim_blocks, lstrip_blocks, self._newline(text), cookiecutter_compat)
+        try:
+            return self._run(self._template(text, key), context)
+        except Exception as exc:
+            raise self._error(text, where, exc, whole_file=True) from exc

@@ -55,10 +55,12 @@ def goldpath_scaffolder_actions(platform: Platform) -> list[Action]:
     from goldpath.scaffolder.actions.debug import debug_actions
     from goldpath.scaffolder.actions.fetch import fetch_actions
     from goldpath.scaffolder.actions.fs import fs_actions
+    from goldpath.scaffolder.actions.publish_github import publish_actions
 
     return [
         *fetch_actions(),
         *fs_actions(),
         *debug_actions(),
         *catalog_actions(),
+        *publish_actions(),
     ]

@@ -41,6 +41,7 @@ from goldpath.scaffolder.runner import (
     remove_workspace,
 )
 from goldpath.scaffolder.secretbox import SecretBox
+from goldpath.scaffolder.sources import release_checkouts
 from goldpath.scaffolder.store import FINISHED, EventType, TaskRow, TaskStore, now
 
 if TYPE_CHECKING:
@@ -135,10 +136,15 @@ def task_spec(
 ) -> dict[str, Any]:
     """Backstage's ``TaskSpecV1beta3``: what the task runs, frozen when it is created."""
     raw_spec = entity.get("spec") or {}
+    # Steps as the model normalised them: ids and names filled in as Backstage does.
+    steps = [
+        {k: v for k, v in step.model_dump(by_alias=True).items() if v is not None}
+        for step in template.steps
+    ]
     return {
         "apiVersion": API_VERSION,
         "parameters": values,
-        "steps": list(raw_spec.get("steps") or []),
+        "steps": steps,
         "output": dict(raw_spec.get("output") or {}),
         "templateInfo": {
             "entityRef": template.entity_ref,
@@ -465,6 +471,7 @@ class ScaffolderService:
             output, error, outputs = {}, {"name": type(exc).__name__, "message": message}, {}
         finally:
             remove_workspace(workspace)
+            release_checkouts(task_id)
         seconds = time.monotonic() - started
         final = self._finish(task_id, result_status, output, error, sink.steps)
         self._record_run(self.store.get(task_id), final, seconds, outputs)
@@ -643,6 +650,7 @@ class ScaffolderService:
                 sink.emit(
                     {"message": f"Run completed with status: failed: {result.error['message']}"}
                 )
+            release_checkouts(request.task_id)
             return {
                 "log": [{"body": body} for body in sink.events],
                 "directoryContents": _read_contents(workspace),
