@@ -166,6 +166,20 @@ def register(client: httpx.Client, path: Path) -> None:
     ).raise_for_status()
 
 
+def file_create_ms(folder: Path, count: int = 300) -> float:
+    """This disk's cost of creating a small file right now: fetch:template creates 200, so
+    on a shared machine whose disk slows down 10x at times this explains most variation."""
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=folder))
+    start = time.perf_counter()
+    for index in range(count):
+        sub = probe / f"p{index % 7}" / f"m{index % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{index}.py").write_text("x" * 1000)
+    elapsed = (time.perf_counter() - start) / count * 1000
+    shutil.rmtree(probe, ignore_errors=True)
+    return round(elapsed, 3)
+
+
 def run(engine: str, work_root: Path) -> dict[str, Any]:
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="scaffolder-", dir=work_root))
@@ -243,6 +257,7 @@ def run(engine: str, work_root: Path) -> dict[str, Any]:
 
             result.update(
                 {
+                    "file_create_ms": file_create_ms(work),
                     "a_median_s": round(statistics.median(a), 3),
                     "b_median_s": round(statistics.median(b), 3),
                     "template_usable_ms": round(template_ready_ms, 1),
@@ -274,13 +289,13 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     print(
         "\n| engine | (a) 200 files median s | (b) + publish:git + register median s "
-        "| template usable ms | per-step overhead ms |"
+        "| template usable ms | per-step overhead ms | disk: ms per file created |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['engine']} | {r['a_median_s']} | {r['b_median_s']} "
-            f"| {r['template_usable_ms']} | {r['per_step_overhead_ms']} |"
+            f"| {r['template_usable_ms']} | {r['per_step_overhead_ms']} | {r['file_create_ms']} |"
         )
 
 

@@ -73,6 +73,8 @@ def make_settings(tmp_path: Path, database_url: str) -> Any:
             "data_dir": str(tmp_path / "data"),
             "database_url": database_url,
             "catalog.file_roots": [str(tmp_path)],
+            # Inside the test's folder, not a RAM folder per test left behind in /dev/shm.
+            "plugins.scaffolder.workspace_dir": str(tmp_path / "scratch"),
         }
         base.update(overrides)
         return load_settings(overrides=base, environ={})

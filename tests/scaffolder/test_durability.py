@@ -42,8 +42,13 @@ def test_a_killed_worker_leaves_a_failed_task_with_the_reason(
         "template:default/long-wait", {}, {"token": "kept-encrypted-only"}
     )
 
+    config = tmp_path / "goldpath.yaml"
+    config.write_text(
+        f"plugins: {{scaffolder: {{workspace_dir: '{service.workspaces.parent}'}}}}\n"
+    )
     env = {
         **os.environ,
+        "GOLDPATH_CONFIG": str(config),
         "GOLDPATH_DATA_DIR": str(platform.settings.data_dir),
         "GOLDPATH_DATABASE_URL": database_url,
         "GOLDPATH_WORKER_LEASE_SECONDS": "1",
@@ -61,6 +66,8 @@ def test_a_killed_worker_leaves_a_failed_task_with_the_reason(
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()
             assert time.monotonic() < deadline, "the worker never reached the wait step"
             time.sleep(0.05)
+        # The dead worker's workspace is where this process will look for it.
+        assert (service.workspaces / task_id).is_dir()
         os.kill(worker.pid, signal.SIGKILL)  # no chance to clean up: a real crash
         worker.wait(10)
     finally:
@@ -86,4 +93,4 @@ def test_a_killed_worker_leaves_a_failed_task_with_the_reason(
     types = [e["type"] for e in service.events(task_id)]
     assert types[-2:] == ["recovered", "completion"]
     assert service.store.secrets_ciphertext(task_id) is None
-    assert not (platform.settings.data_dir / "scaffolder" / "workspaces" / task_id).exists()
+    assert not (service.workspaces / task_id).exists()

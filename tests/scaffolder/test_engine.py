@@ -148,7 +148,7 @@ def test_a_task_runs_every_step_and_renders_its_output(engine: Platform, tmp_pat
     assert run["events"][-1]["type"] == "completion"
     assert run["events"][-1]["body"]["output"]["typed"] == 2
     # The workspace is gone once the task ended.
-    assert not (engine.settings.data_dir / "scaffolder" / "workspaces" / run["id"]).exists()
+    assert not (get_scaffolder(engine).workspaces / run["id"]).exists()
 
 
 def test_secrets_are_masked_and_never_stored(engine: Platform, tmp_path: Path) -> None:
@@ -246,7 +246,7 @@ def test_an_expression_cannot_write_outside_the_workspace(engine: Platform, tmp_
     row = _run(engine, ref, {"name": "x"})["row"]
     assert row.status == "failed"
     assert row.error is not None and "outside the workspace" in row.error["message"]
-    assert not (engine.settings.data_dir / "scaffolder" / "workspaces" / "x").exists()
+    assert not (get_scaffolder(engine).workspaces.parent / "x").exists()
 
 
 def test_unknown_actions_are_refused_when_the_task_is_created(
@@ -396,7 +396,8 @@ def test_dry_run_returns_files_and_log_without_side_effects(
     assert body["output"]["text"][0]["content"] == "demo"
     assert not (engine.settings.data_dir / engine_plugin.SIDE_EFFECTS).exists()
     assert client.get("/api/scaffolder/v2/tasks").json()["totalTasks"] == 0
-    assert not any((engine.settings.data_dir / "scaffolder" / "dry-runs").iterdir())
+    dry_runs = get_scaffolder(engine).workspaces.parent / "dry-runs"
+    assert not dry_runs.exists() or not any(dry_runs.iterdir())
 
     escape = client.post(
         "/api/scaffolder/v2/dry-run",

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import os
 import shutil
+import stat
 import threading
 import time
 import uuid
@@ -191,6 +194,7 @@ class ScaffolderService:
         self.templater = Templater()
         self._registry: ActionRegistry | None = None
         self._box: SecretBox | None = None
+        self._workspace_root: Path | None = None
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- wiring
@@ -225,7 +229,24 @@ class ScaffolderService:
 
     @property
     def workspaces(self) -> Path:
-        return self.platform.settings.data_dir / "scaffolder" / "workspaces"
+        """Where task workspaces live: ``plugins.scaffolder.workspace_dir`` if set, else a
+        RAM-backed folder when the machine has a roomy one, else the data dir.
+
+        Workspaces are scratch space, removed when their task ends, and a skeleton is
+        hundreds of small files: creating them costs 0.05 ms each in RAM but 0.1-1.3 ms on a
+        busy disk, which would dominate a task's run time.
+        """
+        if self._workspace_root is None:
+            section = self.platform.settings.plugins.get("scaffolder") or {}
+            configured = section.get("workspace_dir") if isinstance(section, dict) else None
+            if configured:
+                root = Path(str(configured)).expanduser()
+            else:
+                root = _ram_dir(self.platform.settings.data_dir) or (
+                    self.platform.settings.data_dir / "scaffolder"
+                )
+            self._workspace_root = root
+        return self._workspace_root / "workspaces"
 
     # ------------------------------------------------------------- templates
     def template_entity(self, template_ref: str) -> dict[str, Any]:
@@ -617,7 +638,7 @@ class ScaffolderService:
         answers, hidden = self._prepare(spec, values, secrets)
         self._check_actions(spec)
         user = self._user(created_by)
-        root = self.platform.settings.data_dir / "scaffolder" / "dry-runs" / str(uuid.uuid4())
+        root = self.workspaces.parent / "dry-runs" / str(uuid.uuid4())
         template_dir = root / "template"
         workspace = root / "workspace"
         template_dir.mkdir(parents=True)
@@ -706,6 +727,33 @@ def _read_contents(workspace: Path) -> list[dict[str, Any]]:
             }
         )
     return files
+
+
+#: Free space a RAM-backed folder needs before workspaces go there (containers often give
+#: /dev/shm only 64 MiB).
+RAM_DIR_MIN_FREE = 1024 * 1024 * 1024
+
+
+def _ram_dir(data_dir: Path) -> Path | None:
+    shm = Path("/dev/shm")  # noqa: S108 - the folder below is checked to be ours, 0700
+    try:
+        if not shm.is_dir() or shutil.disk_usage(shm).free < RAM_DIR_MIN_FREE:
+            return None
+        # One folder per data dir, private to this user: several installations may share
+        # the machine.
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+        root = shm / f"goldpath-{os.getuid()}-{digest}"
+        root.mkdir(mode=0o700, exist_ok=True)
+        # Someone else may have created the name first (a shared /dev/shm): use it only if
+        # it is a real folder, ours, and closed to others.
+        info = root.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            return None
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            return None
+        return root
+    except OSError:
+        return None
 
 
 def get_scaffolder(platform: Platform) -> ScaffolderService:
