@@ -17,6 +17,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "goldpath.catalog.plugin",
     "goldpath.git.plugin",
     "goldpath.scaffolder.plugin",
+    "goldpath.templates.plugin",
     "goldpath.web.plugin",
     "goldpath.demo.plugin",
 )

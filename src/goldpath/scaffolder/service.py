@@ -9,7 +9,6 @@ had effects outside the workspace.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import os
@@ -17,7 +16,6 @@ import shutil
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from goldpath.core import jsonutil
 from goldpath.core.errors import ConflictError, GoldpathError, InputError, NotFoundError
 from goldpath.core.logging import get_logger
-from goldpath.scaffolder.actions.base import ActionRegistry, TemplateInfo, UserInfo, safe_join
+from goldpath.scaffolder.actions.base import ActionRegistry, TemplateInfo, UserInfo
 from goldpath.scaffolder.expressions import Templater
 from goldpath.scaffolder.model import TemplateSpec, parse_template
 from goldpath.scaffolder.parameters import (
@@ -37,7 +35,6 @@ from goldpath.scaffolder.parameters import (
 from goldpath.scaffolder.runner import (
     CANCEL_CHECK_INTERVAL,
     FLUSH_INTERVAL,
-    MemorySink,
     Runner,
     RunRequest,
     StepInfo,
@@ -56,10 +53,6 @@ log = get_logger("goldpath.scaffolder")
 RUN_TASK = "scaffolder.run"
 API_VERSION = "scaffolder.backstage.io/v1beta3"
 VERSION_ANNOTATION = "goldpath.dev/template-version"
-#: Longest a dry run may take before it is stopped (it runs inside an API request).
-DRY_RUN_SECONDS = 60.0
-#: Most bytes a dry run returns as ``directoryContents``.
-DRY_RUN_MAX_BYTES = 50 * 1024 * 1024
 
 
 class _StoreSink:
@@ -114,7 +107,7 @@ class _StoreSink:
         return self._cancelled
 
 
-def _steps(spec: Mapping[str, Any]) -> list[StepInfo]:
+def steps_of(spec: Mapping[str, Any]) -> list[StepInfo]:
     steps = []
     for index, raw in enumerate(spec.get("steps") or []):
         step_id = raw.get("id") or f"step-{index + 1}"
@@ -173,7 +166,7 @@ def serialize_task(row: TaskRow) -> dict[str, Any]:
         "templateVersion": row.template_version,
         "steps": [
             {"id": s.id, "name": s.name, "action": s.action, **row.steps.get(s.id, {})}
-            for s in _steps(row.spec)
+            for s in steps_of(row.spec)
         ],
     }
     if row.output is not None:
@@ -285,7 +278,7 @@ class ScaffolderService:
         return [jsonutil.loads(body) for body in page.bodies]
 
     # ------------------------------------------------------------ validation
-    def _prepare(
+    def prepare(
         self,
         spec: TemplateSpec,
         values: Mapping[str, Any] | None,
@@ -321,9 +314,9 @@ class ScaffolderService:
         created_by: str | None = None,
     ) -> str:
         spec, entity = self.template(template_ref)
-        answers, hidden = self._prepare(spec, values, secrets)
-        self._check_actions(spec)
-        user = self._user(created_by)
+        answers, hidden = self.prepare(spec, values, secrets)
+        self.check_actions(spec)
+        user = self.user_info(created_by)
         frozen = task_spec(spec, entity, answers, user)
         sealed = self.box.seal(hidden) if hidden else None
 
@@ -343,7 +336,7 @@ class ScaffolderService:
         log.info("scaffolder task created", task_id=task_id, template=spec.entity_ref)
         return task_id
 
-    def _check_actions(self, spec: TemplateSpec) -> None:
+    def check_actions(self, spec: TemplateSpec) -> None:
         missing = sorted({s.action for s in spec.steps if s.action not in self.actions})
         if missing:
             raise InputError(
@@ -351,7 +344,7 @@ class ScaffolderService:
                 where="spec.steps",
             )
 
-    def _user(self, ref: str | None) -> UserInfo:
+    def user_info(self, ref: str | None) -> UserInfo:
         if not ref:
             return UserInfo()
         from goldpath.catalog.service import get_catalog
@@ -510,7 +503,7 @@ class ScaffolderService:
         user = spec.get("user") or {}
         return RunRequest(
             task_id=row.id,
-            steps=_steps(spec),
+            steps=steps_of(spec),
             output=dict(spec.get("output") or {}),
             parameters=dict(spec.get("parameters") or {}),
             secrets=secrets,
@@ -615,118 +608,18 @@ class ScaffolderService:
         directory_contents: list[Mapping[str, Any]] | None = None,
         created_by: str | None = None,
     ) -> dict[str, Any]:
-        """Run a template without side effects; return its log, files and output.
+        """Run a template without side effects; see ``dryrun.dry_run``."""
+        from goldpath.scaffolder.dryrun import dry_run
 
-        ``template`` (an entity, with ``directoryContents`` holding its files, as Backstage's
-        editor sends) or ``templateRef`` (a registered template: goldpath's extension).
-        """
-        if (template is None) == (template_ref is None):
-            raise InputError("give exactly one of template or templateRef", where="template")
-        if template is not None:
-            if not isinstance(template, Mapping):
-                raise InputError("template must be an entity object", where="template")
-            entity = dict(template)
-            entity.setdefault("metadata", {})
-            entity["metadata"] = dict(entity["metadata"] or {})
-            entity["metadata"].setdefault("namespace", "default")
-            annotations = dict(entity["metadata"].get("annotations") or {})
-            annotations.pop("backstage.io/managed-by-location", None)
-            entity["metadata"]["annotations"] = annotations
-            spec = parse_template(entity)
-        else:
-            spec, entity = self.template(str(template_ref))
-        answers, hidden = self._prepare(spec, values, secrets)
-        self._check_actions(spec)
-        user = self._user(created_by)
-        root = self.workspaces.parent / "dry-runs" / str(uuid.uuid4())
-        template_dir = root / "template"
-        workspace = root / "workspace"
-        template_dir.mkdir(parents=True)
-        try:
-            self._write_contents(template_dir, directory_contents or [])
-            frozen = task_spec(spec, entity, answers, user)
-            info = TemplateInfo(
-                entity_ref=spec.entity_ref,
-                base_url=spec.base_url if template is None else None,
-                version=spec.version,
-                dry_run_dir=template_dir if template is not None else None,
-            )
-            deadline = time.monotonic() + DRY_RUN_SECONDS
-            sink = MemorySink(lambda: time.monotonic() > deadline)
-            request = RunRequest(
-                task_id=f"dry-run-{uuid.uuid4()}",
-                steps=_steps(frozen),
-                output=frozen["output"],
-                parameters=answers,
-                secrets=hidden,
-                template=info,
-                user=user,
-                workspace=workspace,
-                dry_run=True,
-            )
-            result = self.runner.run(request, sink)
-            if result.status == "cancelled":
-                sink.emit({"message": f"Dry run stopped after {DRY_RUN_SECONDS:g} s"})
-            if result.status == "failed" and result.error:
-                sink.emit(
-                    {"message": f"Run completed with status: failed: {result.error['message']}"}
-                )
-            release_checkouts(request.task_id)
-            return {
-                "log": [{"body": body} for body in sink.events],
-                "directoryContents": _read_contents(workspace),
-                "output": result.output,
-                "steps": [
-                    {"id": s.id, "name": s.name, "action": s.action, **sink.steps.get(s.id, {})}
-                    for s in request.steps
-                ],
-                "status": result.status,
-            }
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-
-    @staticmethod
-    def _write_contents(root: Path, contents: list[Mapping[str, Any]]) -> None:
-        if not isinstance(contents, list):
-            raise InputError("directoryContents must be an array", where="directoryContents")
-        for index, item in enumerate(contents):
-            where = f"directoryContents[{index}]"
-            if not isinstance(item, Mapping) or not isinstance(item.get("path"), str):
-                raise InputError("each entry needs a path and base64Content", where=where)
-            target = safe_join(root, item["path"], what=f"{where}.path")
-            try:
-                data = base64.b64decode(str(item.get("base64Content") or ""), validate=True)
-            except ValueError as exc:
-                raise InputError("base64Content is not valid base64", where=where) from exc
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            if item.get("executable"):
-                target.chmod(0o755)
-
-
-def _read_contents(workspace: Path) -> list[dict[str, Any]]:
-    if not workspace.is_dir():
-        return []
-    files: list[dict[str, Any]] = []
-    total = 0
-    for path in sorted(workspace.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        data = path.read_bytes()
-        total += len(data)
-        if total > DRY_RUN_MAX_BYTES:
-            raise InputError(
-                f"the dry run wrote more than {DRY_RUN_MAX_BYTES // (1024 * 1024)} MB",
-                where="directoryContents",
-            )
-        files.append(
-            {
-                "path": path.relative_to(workspace).as_posix(),
-                "base64Content": base64.b64encode(data).decode(),
-                "executable": bool(path.stat().st_mode & 0o111),
-            }
+        return dry_run(
+            self,
+            template=template,
+            template_ref=template_ref,
+            values=values,
+            secrets=secrets,
+            directory_contents=directory_contents,
+            created_by=created_by,
         )
-    return files
 
 
 #: Free space a RAM-backed folder needs before workspaces go there (containers often give
