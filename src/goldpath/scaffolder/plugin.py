@@ -30,9 +30,9 @@ def goldpath_services(platform: Platform) -> dict[str, Any]:
 
 @hookimpl
 def goldpath_routers(platform: Platform) -> list[APIRouter]:
-    from goldpath.scaffolder import api
+    from goldpath.scaffolder import api, pages
 
-    return [api.router]
+    return [api.router, pages.router]
 
 
 @hookimpl
@@ -47,6 +47,11 @@ def goldpath_task_handlers(platform: Platform) -> dict[str, Callable[..., Any]]:
     from goldpath.scaffolder.service import RUN_TASK, get_scaffolder
 
     return {RUN_TASK: lambda ctx: get_scaffolder(platform).run(ctx)}
+
+
+@hookimpl
+def goldpath_nav_items() -> list[dict[str, str]]:
+    return [{"title": "Create", "href": "/create"}]
 
 
 @hookimpl
