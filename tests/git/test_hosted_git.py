@@ -17,6 +17,7 @@ from goldpath.core.hookspecs import hookimpl
 from goldpath.core.platform import Platform
 from goldpath.core.urlreaders import find_url_reader
 from goldpath.git.plumbing import check_branch, check_name
+from goldpath.git.readers import HostedGitReader
 from goldpath.git.service import GitService
 from goldpath.scaffolder.actions.base import ActionContext, TemplateInfo, UserInfo
 from goldpath.scaffolder.service import get_scaffolder
@@ -302,6 +303,12 @@ def test_catalog_reads_hosted_git_urls_without_an_allowlist(
     platform.tasks.run_until_idle(timeout=30)
     entity = catalog.queries.by_name("component", "default", "billing")
     assert entity["spec"]["owner"] == "team-a"
+    # The same server spelled with another loopback name is still our own.
+    port = platform.settings.server.port
+    reader = HostedGitReader(git_service)
+    other = f"http://localhost:{port}/git/acme/billing/blob/main/catalog-info.yaml"
+    assert reader.read(other) == (source / "catalog-info.yaml").read_bytes()
+    assert not reader.handles(f"http://localhost:{port + 1}/git/acme/billing/blob/main/x")
     # Another host is still subject to the allowlist.
     with pytest.raises(NotAllowedError, match="allowlist"):
         catalog.add_location("url", "http://127.0.0.2:9/catalog-info.yaml")

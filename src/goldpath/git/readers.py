@@ -16,6 +16,7 @@ from goldpath.core.errors import NotFoundError
 from goldpath.git.service import GitService
 
 _PATH = re.compile(r"/git/([^/]+)/([^/]+)/(blob|tree)/(.+)")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,23 @@ class HostedGitReader:
     def __init__(self, git: GitService) -> None:
         self.git = git
 
-    def parse(self, url: str) -> HostedGitUrl | None:
+    def _bases(self) -> list[str]:
+        """Our own URL, plus its other loopback spellings when it is on loopback: a user
+        who browses http://localhost:7007 pastes such URLs."""
         base = self.git.base_url()
-        if not url.startswith(base + "/git/"):
+        parts = urlsplit(base)
+        if parts.hostname not in _LOOPBACK:
+            return [base]
+        port = f":{parts.port}" if parts.port else ""
+        return [base] + [
+            f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}{parts.path}".rstrip("/")
+            for host in _LOOPBACK
+            if host != parts.hostname
+        ]
+
+    def parse(self, url: str) -> HostedGitUrl | None:
+        base = next((b for b in self._bases() if url.startswith(b + "/git/")), None)
+        if base is None:
             return None
         # The path as the HTTP server would see it: percent-decoded, no query or fragment.
         path = unquote(urlsplit(url[len(base) :]).path)
