@@ -222,6 +222,13 @@ def run(engine: str, work_root: Path) -> dict[str, Any]:
                 time.sleep(0.1)
             for name in ("bench-a", "bench-b", "bench-noop-1", "bench-noop-41"):
                 register(client, templates / name / "template.yaml")
+            for name in ("bench-a", "bench-b", "bench-noop-1", "bench-noop-41"):
+                schema = f"/api/scaffolder/v2/templates/default/template/{name}/parameter-schema"
+                deadline = time.monotonic() + 60
+                while client.get(schema).status_code != 200:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"template {name} never became usable")
+                    time.sleep(0.02)
             values = {"owner": "team-platform", "name": "noop"}
             run_task(client, "template:default/bench-a", {**values, "name": "warmup"})
 

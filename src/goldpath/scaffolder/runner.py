@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 
 log = get_logger("goldpath.scaffolder")
 
-#: Seconds between two flushes of buffered log lines while a step runs (live logs).
+#: Seconds between two flushes of buffered log lines and step states (live logs): a sink
+#: flushes by itself this often, so steps that take milliseconds cost no write each.
 FLUSH_INTERVAL = 0.25
+#: Seconds between two heartbeats written when nothing else changed.
+HEARTBEAT_INTERVAL = 5.0
 #: Seconds between two cancellation checks against the database.
 CANCEL_CHECK_INTERVAL = 0.2
 MASK = "***"
@@ -239,7 +242,7 @@ class Runner:
                     "status": "skipped",
                 }
             )
-            sink.flush(force=True)
+            sink.flush()
             return None
         action = self.registry.get(step.action)
         started = time.monotonic()
@@ -247,7 +250,7 @@ class Runner:
         sink.emit(
             {"message": f"Beginning step {step.name}", "stepId": step.id, "status": "processing"}
         )
-        sink.flush(force=True)
+        sink.flush()
         if request.dry_run and not action.supports_dry_run:
             sink.emit(
                 {
@@ -257,7 +260,7 @@ class Runner:
                 }
             )
             sink.step_state(step.id, {"status": "skipped", "endedAt": _now_iso()})
-            sink.flush(force=True)
+            sink.flush()
             return {}
 
         iterations: list[Mapping[str, Any] | None]
@@ -333,7 +336,7 @@ class Runner:
         sink.emit(
             {"message": f"Finished step {step.name}", "stepId": step.id, "status": "completed"}
         )
-        sink.flush(force=True)
+        sink.flush()
         return aggregated
 
 

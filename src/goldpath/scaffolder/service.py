@@ -10,6 +10,7 @@ had effects outside the workspace.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import os
 import shutil
@@ -35,6 +36,7 @@ from goldpath.scaffolder.parameters import (
 from goldpath.scaffolder.runner import (
     CANCEL_CHECK_INTERVAL,
     FLUSH_INTERVAL,
+    HEARTBEAT_INTERVAL,
     Runner,
     RunRequest,
     StepInfo,
@@ -69,6 +71,9 @@ class _StoreSink:
         self._last_check = time.monotonic()
         self._cancelled = False
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def emit(self, body: dict[str, Any]) -> None:
         with self._lock:
@@ -79,24 +84,52 @@ class _StoreSink:
             self.steps.setdefault(step_id, {}).update(state)
             self._steps_dirty = True
 
+    def start(self) -> None:
+        """Flush every ``FLUSH_INTERVAL`` from a thread of its own until ``stop``."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"scaffolder-log-{self.task_id[:8]}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("writing a task's log failed", task_id=self.task_id)
+
     def flush(self, *, force: bool = False) -> None:
-        if not force and time.monotonic() - self._last_flush < FLUSH_INTERVAL:
-            return
-        with self._lock:
-            events, self._pending = self._pending, []
-            values: dict[str, Any] = {"last_heartbeat_at": now()}
-            if self._steps_dirty:
-                values["steps"] = self.steps
-                self._steps_dirty = False
-            self._last_flush = time.monotonic()
-        if self._cancelled:
-            self.store.record(self.task_id, events)
-            return
-        if not self.store.record(self.task_id, events, only_if_status=("processing",), **values):
-            self._cancelled = True
-            # The row is no longer ours to update, but the log lines still belong to it.
-            self.store.record(self.task_id, events, steps=self.steps)
-        self._last_check = time.monotonic()
+        with self._flush_lock:  # one writer at a time keeps the log in order
+            with self._lock:
+                idle = time.monotonic() - self._last_flush
+                if not force and (
+                    idle < FLUSH_INTERVAL
+                    or (not self._pending and not self._steps_dirty and idle < HEARTBEAT_INTERVAL)
+                ):
+                    return
+                events, self._pending = self._pending, []
+                values: dict[str, Any] = {"last_heartbeat_at": now()}
+                if self._steps_dirty:
+                    values["steps"] = copy.deepcopy(self.steps)
+                    self._steps_dirty = False
+                self._last_flush = time.monotonic()
+            if self._cancelled:
+                self.store.record(self.task_id, events, durable=False)
+                return
+            if not self.store.record(
+                self.task_id, events, only_if_status=("processing",), durable=False, **values
+            ):
+                self._cancelled = True
+                # The row is no longer ours to update, but the log lines still belong to it.
+                self.store.record(self.task_id, events, steps=copy.deepcopy(self.steps))
+            self._last_check = time.monotonic()
 
     def cancelled(self) -> bool:
         if self._cancelled:
@@ -476,7 +509,11 @@ class ScaffolderService:
             secrets = self._open_secrets(task_id)
             request = self._request(row, secrets, workspace, dry_run=False)
             remove_workspace(workspace)
-            result = self.runner.run(request, sink)
+            sink.start()
+            try:
+                result = self.runner.run(request, sink)
+            finally:
+                sink.stop()
             result_status = result.status
             output, error, outputs = result.output, result.error, result.steps_outputs
         except Exception as exc:  # the engine itself failed: end the task, never leave it hanging

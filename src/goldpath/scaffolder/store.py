@@ -263,11 +263,17 @@ class TaskStore:
         events: builtins.list[tuple[EventType, dict[str, Any]]],
         *,
         only_if_status: tuple[str, ...] = (),
+        durable: bool = True,
         **values: Any,
     ) -> bool:
         """Append events and update the task row in one transaction (one write per step
         boundary keeps the engine's per-step overhead low). Returns False, writing nothing,
-        when ``only_if_status`` no longer holds (the task was cancelled meanwhile)."""
+        when ``only_if_status`` no longer holds (the task was cancelled meanwhile).
+
+        ``durable=False`` is for progress (log lines, step states, heartbeats): on
+        PostgreSQL the commit does not wait for the WAL flush, which a crash can lose only
+        the last few milliseconds of. Outcomes are always written durably.
+        """
         for key in ("spec", "steps", "output", "error"):
             if key in values and values[key] is not None:
                 values[key] = jsonutil.dumps(values[key])
@@ -277,6 +283,8 @@ class TaskStore:
             for t, b in events
         ]
         with self.db.session() as session:
+            if not durable and self.db.is_postgres:
+                session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
             if values:
                 statement = sa.update(tasks_table).where(_t.id == task_id).values(**values)
                 if only_if_status:
