@@ -122,7 +122,11 @@ def test_backstage_catalog_client_works_unchanged(
     catalog.mkdir()
     (catalog / "catalog-info.yaml").write_text(textwrap.dedent(CATALOG).lstrip())
     (catalog / "org.yaml").write_text(textwrap.dedent(ORG).lstrip())
+    # The checks start from an empty catalog, as a Backstage client would see a new one.
+    config = tmp_path / "goldpath.yaml"
+    config.write_text("plugins: {templates: {builtin: false}}\n")
     env = {
+        "GOLDPATH_CONFIG": str(config),
         "GOLDPATH_CATALOG_FILE_ROOTS": str(tmp_path),
         # No scheduled refresh in the middle of the checks: they refresh when they mean to.
         "GOLDPATH_CATALOG_REFRESH_INTERVAL_SECONDS": "3600",

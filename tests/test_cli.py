@@ -33,7 +33,10 @@ def test_catalog_commands_against_a_running_server(tmp_path: Path, database_url:
     catalog.mkdir()
     (catalog / "catalog-info.yaml").write_text(textwrap.dedent(GOOD))
     (catalog / "broken.yaml").write_text(textwrap.dedent(BAD))
-    env = {"GOLDPATH_CATALOG_FILE_ROOTS": str(tmp_path)}
+    # Only what the test registers: no built-in golden paths.
+    config = tmp_path / "goldpath.yaml"
+    config.write_text("plugins: {templates: {builtin: false}}\n")
+    env = {"GOLDPATH_CATALOG_FILE_ROOTS": str(tmp_path), "GOLDPATH_CONFIG": str(config)}
     with running_server("serve", tmp_path / "data", database_url, env=env) as url:
         added = run_cli("catalog", "add", str(catalog / "catalog-info.yaml"), url=url, check=True)
         assert "registered location" in added.stdout and "3 entities" in added.stdout

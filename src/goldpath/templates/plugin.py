@@ -26,10 +26,19 @@ STAMP = ".goldpath-templates-hash"
 def package_hash() -> str:
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".py":
+        if path.is_file() and "__pycache__" not in path.parts and not _is_module(path):
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _is_module(path: Path) -> bool:
+    """This package's own Python files; skeletons' .py files are template content."""
+    return path.parent == PACKAGE_DIR and path.suffix in (".py", ".pyc")
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    return {n for n in names if n == "__pycache__" or _is_module(Path(folder) / n)}
 
 
 def template_folders() -> list[Path]:
@@ -44,6 +53,9 @@ def install(platform: Platform) -> int:
     """Copy the built-in templates into the data dir (if changed) and register them."""
     from goldpath.catalog.service import get_catalog
 
+    section = platform.settings.plugins.get("templates") or {}
+    if isinstance(section, dict) and section.get("builtin") is False:
+        return 0  # an installation that wants only its own templates
     folders = template_folders()
     if not folders:
         return 0
@@ -53,12 +65,7 @@ def install(platform: Platform) -> int:
     if not stamp.is_file() or stamp.read_text() != wanted:
         staging = target.with_name(target.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(
-            PACKAGE_DIR,
-            staging,
-            ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.pyc"),
-            symlinks=True,
-        )
+        shutil.copytree(PACKAGE_DIR, staging, ignore=_ignore, symlinks=True)
         (staging / STAMP).write_text(wanted)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
