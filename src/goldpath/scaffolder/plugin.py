@@ -50,6 +50,13 @@ def goldpath_task_handlers(platform: Platform) -> dict[str, Callable[..., Any]]:
 
 
 @hookimpl
+def goldpath_shutdown(platform: Platform) -> None:
+    from goldpath.scaffolder.service import get_scaffolder
+
+    get_scaffolder(platform).close()
+
+
+@hookimpl
 def goldpath_nav_items() -> list[dict[str, str]]:
     return [{"title": "Create", "href": "/create"}]
 

@@ -274,6 +274,14 @@ class ScaffolderService:
             self._workspace_root = root
         return self._workspace_root / "workspaces"
 
+    def close(self) -> None:
+        """At shutdown, leave no empty scratch folders behind (a RAM folder especially)."""
+        if self._workspace_root is None:
+            return
+        for folder in (self.workspaces, self._workspace_root / "dry-runs", self._workspace_root):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: a running task's workspace stays
+
     # ------------------------------------------------------------- templates
     def template_entity(self, template_ref: str) -> dict[str, Any]:
         from goldpath.catalog.refs import parse_entity_ref
