@@ -64,20 +64,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
+def _settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "database_url": database_url,
+        "catalog.file_roots": [str(tmp_path)],
+        # Inside the test's folder, not a RAM folder per test left behind in /dev/shm.
+        "plugins.scaffolder.workspace_dir": str(tmp_path / "scratch"),
+    }
+    base.update(overrides)
+    return load_settings(overrides=base, environ={})
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path, database_url: str) -> Any:
     """Settings for a platform in ``tmp_path`` on the parametrised database."""
 
     def make(**overrides: Any) -> Settings:
-        base: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "database_url": database_url,
-            "catalog.file_roots": [str(tmp_path)],
-            # Inside the test's folder, not a RAM folder per test left behind in /dev/shm.
-            "plugins.scaffolder.workspace_dir": str(tmp_path / "scratch"),
-        }
-        base.update(overrides)
-        return load_settings(overrides=base, environ={})
+        return _settings(tmp_path, database_url, **overrides)
 
     return make
 
@@ -90,6 +94,22 @@ def settings(make_settings: Any) -> Settings:
 @pytest.fixture
 def platform(settings: Settings) -> Iterator[Platform]:
     p = Platform.create(settings)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLite only: for tests whose subject does not depend on the database engine (a
+    generated repository, say), which run once instead of once per engine."""
+    return f"sqlite:///{tmp_path / 'goldpath.db'}"
+
+
+@pytest.fixture
+def sqlite_platform(tmp_path: Path, sqlite_url: str) -> Iterator[Platform]:
+    p = Platform.create(_settings(tmp_path, sqlite_url))
     try:
         yield p
     finally:

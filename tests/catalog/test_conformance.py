@@ -10,16 +10,13 @@ import pytest
 
 from goldpath.catalog.service import get_catalog
 from goldpath.core.platform import Platform
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "catalog"
+from shared_fixtures import conformance_dir
 
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"conformance fixtures not found at {FIXTURES}")
     target = tmp_path / "backstage-examples"
-    shutil.copytree(FIXTURES / "backstage-examples", target)
+    shutil.copytree(conformance_dir("catalog", "backstage-examples"), target)
     return target
 
 

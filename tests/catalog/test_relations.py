@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from hypothesis import strategies as st
 from goldpath.catalog.model import REVERSE_RELATION
 from goldpath.catalog.refs import EntityRef
 from goldpath.catalog.relations import Relation, relations_for
-
-EXAMPLES = Path("/work/shared/conformance/catalog/backstage-examples")
+from shared_fixtures import conformance_dir
 
 
 def _entity(
@@ -249,10 +247,9 @@ def test_the_same_target_twice_is_related_once() -> None:
 
 
 def test_shared_backstage_examples_relate_as_a_real_backstage_did() -> None:
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"shared conformance examples not found at {EXAMPLES}")
+    examples = conformance_dir("catalog", "backstage-examples")
     found: set[tuple[str, str, str]] = set()
-    for path in EXAMPLES.rglob("*.yaml"):
+    for path in examples.rglob("*.yaml"):
         if "broken" in path.parts:
             continue
         for doc in yaml.safe_load_all(path.read_text()):

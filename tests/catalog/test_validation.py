@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from goldpath.catalog.validation import FieldProblem, is_valid_url, validate_entity
-
-EXAMPLES = Path("/work/shared/conformance/catalog/backstage-examples")
+from shared_fixtures import conformance_dir
 
 # The Component from Backstage's "Descriptor Format of Catalog Entities" page.
 ARTIST_WEB: dict[str, Any] = {
@@ -174,11 +172,10 @@ def test_backstage_documentation_examples_are_valid() -> None:
 
 
 def _example_documents() -> list[tuple[str, dict[str, Any]]]:
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"shared conformance examples not found at {EXAMPLES}")
+    examples = conformance_dir("catalog", "backstage-examples")
     found = []
-    for path in sorted(EXAMPLES.rglob("*.yaml")):
-        if "broken" in path.relative_to(EXAMPLES).parts:
+    for path in sorted(examples.rglob("*.yaml")):
+        if "broken" in path.relative_to(examples).parts:
             continue
         for doc in yaml.safe_load_all(path.read_text()):
             # apis/inventory.oas.yaml is the OpenAPI document an API points at, not an entity.
@@ -186,7 +183,7 @@ def _example_documents() -> list[tuple[str, dict[str, Any]]]:
                 continue
             if isinstance(doc.get("spec", {}).get("definition"), dict):
                 continue  # a $text placeholder, valid only once resolved
-            found.append((str(path.relative_to(EXAMPLES)), doc))
+            found.append((str(path.relative_to(examples)), doc))
     return found
 
 

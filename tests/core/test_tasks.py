@@ -136,12 +136,17 @@ def test_register_twice_conflicts(tasks: TaskQueue) -> None:
 
 # ------------------------------------------------------------ retries/failure
 def test_backoff_grows_exponentially_with_jitter_and_cap() -> None:
-    for _ in range(50):
-        assert 1.6 <= backoff_seconds(1) <= 2.4
-        assert 3.2 <= backoff_seconds(2) <= 4.8
-        assert 6.4 <= backoff_seconds(3) <= 9.6
-        assert 240 <= backoff_seconds(30) <= 360
-    assert len({round(backoff_seconds(1), 6) for _ in range(20)}) > 1
+    # The middle of the band doubles from 2 s per attempt up to the 300 s cap...
+    assert [backoff_seconds(n, spread=0.5) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert backoff_seconds(30, spread=0.5) == 300.0
+    # ...and jitter moves it 20 % either way.
+    assert backoff_seconds(1, spread=0.0) == pytest.approx(1.6)
+    assert backoff_seconds(1, spread=1.0) == pytest.approx(2.4)
+    assert backoff_seconds(30, spread=1.0) == pytest.approx(360.0)
+    # Unset, the spread is random: retries that failed together do not retry together.
+    samples = [backoff_seconds(2) for _ in range(200)]
+    assert all(3.2 <= s <= 4.8 for s in samples)
+    assert max(samples) - min(samples) > 0.4
 
 
 def test_retry_with_backoff_then_success(tasks: TaskQueue) -> None:

@@ -148,12 +148,11 @@ def test_http_service_repository_is_complete(
 
 @pytest.mark.slow
 def test_generated_http_service_passes_its_own_checks_and_serves(
-    platform: Platform, tmp_path: Path, database_url: str
+    sqlite_platform: Platform, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("runs once: the generated repository does not depend on goldpath's database")
+    # Once, on SQLite: the generated repository does not depend on goldpath's database.
     name = "pay-live"
-    repo = create_from_template(platform, "http-service", answers(name), tmp_path / "clone")
+    repo = create_from_template(sqlite_platform, "http-service", answers(name), tmp_path / "clone")
 
     result = run_make_test(repo)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -186,11 +185,10 @@ def test_generated_http_service_passes_its_own_checks_and_serves(
 
 @pytest.mark.slow
 def test_goldpath_up_offers_http_service_to_goldpath_create(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, sqlite_url: str
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the scaffolder's own tests cover both databases")
-    with running_server("up", tmp_path / "data", database_url) as url:
+    # Once, on SQLite: the scaffolder's own tests cover both databases.
+    with running_server("up", tmp_path / "data", sqlite_url) as url:
         listed = run_cli("templates", "ls", url=url, check=True)
         assert "default/http-service" in listed.stdout
 

@@ -130,11 +130,16 @@ class TaskCancelled(GoldpathError):
 Handler = Callable[["TaskContext"], dict[str, Any] | None]
 
 
-def backoff_seconds(attempt: int) -> float:
-    """Delay before retrying after failed attempt number ``attempt`` (1-based)."""
+def backoff_seconds(attempt: int, spread: float | None = None) -> float:
+    """Delay before retrying after failed attempt number ``attempt`` (1-based).
+
+    ``spread`` in [0, 1] places the delay within its jitter band (lowest to highest);
+    unset, it is random.
+    """
     delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * BACKOFF_FACTOR ** max(0, attempt - 1))
     # Jitter spreads out retries of tasks that failed together (e.g. a dependency outage).
-    return delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
+    where = random.random() if spread is None else min(1.0, max(0.0, spread))
+    return delay * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * where)
 
 
 def _now() -> datetime:
