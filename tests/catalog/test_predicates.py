@@ -6,12 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pluggy
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,35 +17,9 @@ from goldpath.catalog import query as query_module
 from goldpath.catalog.final import FinalEntity, write_final_entities
 from goldpath.catalog.predicates import NOTHING, parse_predicate
 from goldpath.catalog.query import Condition, EntityQueries
-from goldpath.core import hookspecs, migrate
 from goldpath.core.db import Database
 from goldpath.core.errors import InputError
-from goldpath.core.hookspecs import hookimpl
 from goldpath.core.platform import Platform
-
-SRC = Path(__file__).resolve().parents[2] / "src" / "goldpath"
-
-
-class _Migrations:
-    @hookimpl
-    def goldpath_migration_dirs(self) -> list[Path]:
-        return [
-            SRC / "core" / "migrations" / "versions",
-            SRC / "catalog" / "migrations" / "versions",
-        ]
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    pm = pluggy.PluginManager("goldpath")
-    pm.add_hookspecs(hookspecs)
-    pm.register(_Migrations())
-    database = Database(database_url)
-    migrate.upgrade(database, pm)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def entity(kind: str, name: str, *, namespace: str = "default", **extra: Any) -> dict[str, Any]:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pluggy
 import pytest
 import sqlalchemy as sa
 
@@ -28,36 +25,8 @@ from goldpath.catalog.final import (
 )
 from goldpath.catalog.flatten import search_rows
 from goldpath.catalog.query import EntityQueries, parse_filter
-from goldpath.core import hookspecs, migrate
 from goldpath.core.db import Database
 from goldpath.core.errors import InputError, NotFoundError
-from goldpath.core.hookspecs import hookimpl
-
-SRC = Path(__file__).resolve().parents[2] / "src" / "goldpath"
-
-
-class _Migrations:
-    """Only the core and catalog schema, nothing else."""
-
-    @hookimpl
-    def goldpath_migration_dirs(self) -> list[Path]:
-        return [
-            SRC / "core" / "migrations" / "versions",
-            SRC / "catalog" / "migrations" / "versions",
-        ]
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    pm = pluggy.PluginManager("goldpath")
-    pm.add_hookspecs(hookspecs)
-    pm.register(_Migrations())
-    database = Database(database_url)
-    migrate.upgrade(database, pm)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def entity(kind: str, name: str, *, namespace: str = "default", **extra: Any) -> dict[str, Any]:

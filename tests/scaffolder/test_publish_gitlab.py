@@ -7,17 +7,15 @@ they do in production. Every test runs on SQLite and PostgreSQL (the ``make_sett
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
+from action_harness import Run, git, run_action
 
 from goldpath.core.errors import ConflictError, InputError, NotAllowedError
 from goldpath.core.platform import Platform
-from goldpath.scaffolder.actions.base import ActionContext, TemplateInfo, UserInfo
 from goldpath.scaffolder.actions.gitpush import GitPushError
 from goldpath.scaffolder.actions.publish_gitlab import publish_gitlab_action
 from scaffolder.fakes.gitlab import FakeGitLab
@@ -65,19 +63,6 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-class Run:
-    def __init__(self, ctx: ActionContext, logs: list[tuple[str, str]]) -> None:
-        self.ctx = ctx
-        self.logs = logs
-
-    @property
-    def outputs(self) -> dict[str, Any]:
-        return self.ctx.outputs
-
-    def text(self) -> str:
-        return "\n".join(message for _, message in self.logs)
-
-
 def run(
     platform: Platform,
     workspace: Path,
@@ -86,33 +71,9 @@ def run(
     dry_run: bool = False,
     logs: list[tuple[str, str]] | None = None,
 ) -> Run:
-    action = publish_gitlab_action()
-    jsonschema.validate(inputs, action.input_schema)
-    collected = logs if logs is not None else []
-    ctx = ActionContext(
-        platform=platform,
-        task_id="task-1",
-        step_id="publish",
-        action_id=action.id,
-        input=inputs,
-        workspace=workspace,
-        secrets={},
-        template=TemplateInfo(entity_ref="template:default/service"),
-        user=UserInfo(ref="user:default/alice"),
-        dry_run=dry_run,
-        log=lambda message, level: collected.append((level, message)),
+    return run_action(
+        platform, publish_gitlab_action(), inputs, workspace=workspace, dry_run=dry_run, logs=logs
     )
-    try:
-        action.handler(ctx)
-    finally:
-        ctx.cleanup()
-    return Run(ctx, collected)
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def test_project_in_a_subgroup_is_created_and_pushed(

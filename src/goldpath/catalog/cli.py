@@ -17,6 +17,7 @@ from goldpath.core.cli_support import (
     client,
     console,
     err_console,
+    fail,
     print_json,
     wait_for_task,
 )
@@ -36,11 +37,6 @@ def _ref_path(ref: str) -> str:
     kind, _, rest = ref.partition(":") if ":" in ref else ("component", "", ref)
     namespace, _, name = rest.rpartition("/")
     return "/".join(quote(p, safe="") for p in (kind, namespace or "default", name))
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 @catalog_app.command("add")
@@ -98,7 +94,7 @@ def add(
                 f"  [red]✗[/red] {error.get('where')}: {error['message']}", highlight=False
             )
         if task["status"] != "succeeded":
-            _fail(f"processing {task['status']}: {task.get('error')}")
+            fail(f"processing {task['status']}: {task.get('error')}")
 
 
 @catalog_app.command("ls")
@@ -129,7 +125,7 @@ def ls(
         parts.append(f"relations.ownedBy={ref}")
     for part in parts:
         if "=" not in part and not part.strip():
-            _fail(f"--filter {part!r} must be key=value or key")
+            fail(f"--filter {part!r} must be key=value or key")
     api = client(url)
     items: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": min(limit, 500), "orderField": "metadata.name,asc"}
@@ -239,7 +235,7 @@ def refresh(
         failed += task.get("status") != "succeeded"
     console.print(f"[green]✓[/green] refreshed {len(task_ids)} location(s)")
     if failed:
-        _fail(f"{failed} refresh(es) failed; see `goldpath catalog errors`")
+        fail(f"{failed} refresh(es) failed; see `goldpath catalog errors`")
 
 
 @catalog_app.command("rm")

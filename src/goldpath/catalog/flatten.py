@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from goldpath.core.errors import InputError
+from goldpath.core.jsonutil import js_number_string
 
 #: Skipped by the generic walk: not worth indexing, or added explicitly below.
 SPECIAL_KEYS = frozenset(
@@ -50,11 +51,7 @@ def js_string(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, float):
-        # JavaScript has one number type: 7.0 prints as "7".
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        text = repr(value)
-        return text.replace("e+0", "e+").replace("e-0", "e-")
+        return js_number_string(value)  # one number type: 7.0 prints as "7"
     return str(value)
 
 

@@ -20,6 +20,7 @@ import httpx
 
 from goldpath.core.config import Settings
 from goldpath.core.errors import InputError, NotAllowedError, NotFoundError
+from goldpath.core.gitenv import clone_env
 from goldpath.core.urlreaders import UrlReader
 
 LOCATION_TYPES = ("file", "url", "git")
@@ -246,13 +247,7 @@ class Reader:
         if git.ref:
             cmd += ["--branch", git.ref]
         cmd += ["--", git.repo, str(dest)]
-        env = {
-            **os.environ,
-            # Only plain transports: no ext:: or fd:: helpers that run commands.
-            "GIT_ALLOW_PROTOCOL": "http:https:file",
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_CONFIG_NOSYSTEM": "1",
-        }
+        env = clone_env()
         try:
             subprocess.run(
                 cmd,

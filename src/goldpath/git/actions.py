@@ -7,70 +7,43 @@ GitHub needs only its action id (and the RepoUrlPicker's host) changed.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from goldpath.core.errors import ConflictError, InputError, NotFoundError
 from goldpath.git.plumbing import ZERO, check_branch, check_name
 from goldpath.git.service import GitService
 from goldpath.scaffolder.actions.base import Action, ActionContext
+from goldpath.scaffolder.actions.publish import author, parse_repo_url, source_dir
 
 #: A RepoUrlPicker host that always means "this goldpath", whatever its address.
 ALIAS_HOST = "goldpath"
-DEFAULT_AUTHOR = ("Scaffolder", "scaffolder@goldpath.local")
 
 
-def parse_repo_url(raw: Any, git: GitService) -> tuple[str, str]:
-    """``<host>?owner=<owner>&repo=<name>`` → (owner, name), for our own host only."""
-    own = urlsplit(git.base_url()).netloc
-    if not isinstance(raw, str) or "?" not in raw:
+def own_repo(ctx: ActionContext, git: GitService) -> tuple[str, str]:
+    """``repoUrl``'s (owner, name), which must name goldpath's own hosted git."""
+    target = parse_repo_url(ctx)
+    own = urlsplit(git.base_url()).netloc.lower()
+    if target.host not in (ALIAS_HOST, own):
         raise InputError(
-            f"repoUrl must look like {ALIAS_HOST}?owner=<owner>&repo=<name>, got {raw!r}",
+            f"repoUrl host {target.host!r} is not goldpath's hosted git "
+            f"(use {ALIAS_HOST!r} or {own!r})",
             where="repoUrl",
         )
-    host, _, query = raw.partition("?")
-    if host not in (ALIAS_HOST, own):
-        raise InputError(
-            f"repoUrl host {host!r} is not goldpath's hosted git (use {ALIAS_HOST!r} or {own!r})",
-            where="repoUrl",
-        )
-    params = parse_qs(query)
-    owner = (params.get("owner") or [""])[0]
-    repo = (params.get("repo") or [""])[0]
-    if not owner or not repo:
-        raise InputError("repoUrl needs both owner and repo", where="repoUrl")
     try:
-        return check_name(owner, "owner"), check_name(repo, "repo")
+        return check_name(target.owner, "owner"), check_name(target.repo, "repo")
     except InputError as exc:
         raise InputError(exc.message, where="repoUrl") from exc
 
 
-def _author(ctx: ActionContext) -> tuple[str, str]:
-    entity = ctx.user.entity or {}
-    profile = (entity.get("spec") or {}).get("profile") or {}
-    name = (
-        ctx.input.get("gitAuthorName")
-        or profile.get("displayName")
-        or (entity.get("metadata") or {}).get("name")
-        or DEFAULT_AUTHOR[0]
-    )
-    email = ctx.input.get("gitAuthorEmail") or profile.get("email") or DEFAULT_AUTHOR[1]
-    return str(name), str(email)
-
-
 def _publish(ctx: ActionContext) -> None:
     git: GitService = ctx.platform.services["git"]
-    owner, name = parse_repo_url(ctx.input.get("repoUrl"), git)
+    owner, name = own_repo(ctx, git)
     branch = check_branch(str(ctx.input.get("defaultBranch") or "main"), where="defaultBranch")
-    source = ctx.resolve_path(ctx.input.get("sourcePath"), what="sourcePath")
-    if not source.is_dir():
-        raise InputError(
-            f"sourcePath {ctx.input.get('sourcePath')!r} is not a folder of the workspace",
-            where="sourcePath",
-        )
+    source = source_dir(ctx)
     remote = git.clone_url(owner, name)
     contents = git.contents_url(owner, name, branch)
     message = str(ctx.input.get("gitCommitMessage") or "initial commit")
-    author_name, author_email = _author(ctx)
+    author_name, author_email = author(ctx)
 
     if ctx.dry_run:
         try:

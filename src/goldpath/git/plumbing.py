@@ -7,12 +7,12 @@ functions first: nothing a caller sends can become an option (``-x``), leave the
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
 
 from goldpath.core.errors import GoldpathError, InputError, NotAllowedError
+from goldpath.core.gitenv import git_env
 
 #: The old or new value of a ref that does not exist (git's own convention).
 ZERO = "0" * 40
@@ -29,19 +29,6 @@ class GitCommandError(GoldpathError):
     """A git command failed in a way the caller did not anticipate."""
 
     title = "git failed"
-
-
-def git_env(**extra: str) -> dict[str, str]:
-    """No prompts, no system or user config (a user's ``commit.gpgSign`` must not leak into
-    the server's commits), only plain transports."""
-    return {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_ALLOW_PROTOCOL": "http:https:file",
-        **extra,
-    }
 
 
 def run_git(

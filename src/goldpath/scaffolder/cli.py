@@ -13,7 +13,15 @@ import typer
 import yaml
 from rich.table import Table
 
-from goldpath.core.cli_support import JsonOpt, UrlOpt, client, console, err_console, print_json
+from goldpath.core.cli_support import (
+    JsonOpt,
+    UrlOpt,
+    client,
+    console,
+    err_console,
+    fail,
+    print_json,
+)
 from goldpath.core.client import Client, ClientError
 from goldpath.scaffolder.parameters import coerce_value
 
@@ -28,11 +36,6 @@ _MARKS = {
 }
 
 
-def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 def _template_ref(text: str) -> str:
     if ":" in text:
         return text
@@ -44,7 +47,7 @@ def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parts[:-1]:
         nested = target.setdefault(part, {})
         if not isinstance(nested, dict):
-            _fail(f"--set {dotted}: {part} is already set to a value that is not an object")
+            fail(f"--set {dotted}: {part} is already set to a value that is not an object")
         target = nested
     target[parts[-1]] = value
 
@@ -66,7 +69,7 @@ def _pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            _fail(f"{option} expects KEY=VALUE, got {item!r}")
+            fail(f"{option} expects KEY=VALUE, got {item!r}")
         pairs.append((key.strip(), value))
     return pairs
 
@@ -78,11 +81,11 @@ def _load_values(path: Path | None) -> dict[str, Any]:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
         loaded = yaml.safe_load(text) or {}
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}")
+        fail(f"cannot read {path}: {exc.strerror}")
     except yaml.YAMLError as exc:
-        _fail(f"{path} is not valid YAML: {exc}")
+        fail(f"{path} is not valid YAML: {exc}")
     if not isinstance(loaded, dict):
-        _fail(f"{path} must hold a mapping of answers")
+        fail(f"{path} must hold a mapping of answers")
     return loaded
 
 
@@ -122,7 +125,7 @@ def follow(api: Client, task_id: str) -> str:
             params = {"after": str(last)} if last is not None else {}
             with api._http.stream("GET", path, params=params, timeout=None) as response:
                 if response.status_code >= 400:
-                    _fail(f"cannot follow task {task_id}: HTTP {response.status_code}")
+                    fail(f"cannot follow task {task_id}: HTTP {response.status_code}")
                 data: list[str] = []
                 for line in response.iter_lines():
                     if line.startswith("data:"):
@@ -249,7 +252,7 @@ def templates_ls(url: UrlOpt = None, json: JsonOpt = False) -> None:
     try:
         items = api.get("/api/catalog/entities", params={"filter": "kind=template"})
     except ClientError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if json:
         print_json(items)
         return
@@ -277,7 +280,7 @@ def tasks_ls(
     try:
         result = api.get("/api/scaffolder/v2/tasks", params=params)
     except ClientError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if json:
         print_json(result)
         return
@@ -305,7 +308,7 @@ def tasks_logs(
             return
         events = api.get(f"/api/scaffolder/v2/tasks/{task_id}/events")
     except ClientError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if json:
         print_json(events)
         return
@@ -322,7 +325,7 @@ def tasks_cancel(task_id: str, url: UrlOpt = None) -> None:
     try:
         result = client(url).post(f"/api/scaffolder/v2/tasks/{task_id}/cancel")
     except ClientError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{task_id}: {result['status']}", highlight=False)
 
 
@@ -332,7 +335,7 @@ def tasks_retry(task_id: str, url: UrlOpt = None) -> None:
     try:
         client(url).post(f"/api/scaffolder/v2/tasks/{task_id}/retry", json={})
     except ClientError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{task_id}: retrying", highlight=False)
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, Undefined
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
 
+from goldpath.core.jsonutil import js_number_string
+
 #: Most characters one rendering (or one value built inside it) may have.
 MAX_OUTPUT_CHARS = 10 * 1024 * 1024
 #: Most items one ``range()`` may have, and all ``range()`` calls of one rendering together.
@@ -102,25 +104,6 @@ def bounded_range(*args: Any) -> range:
 
 
 # ------------------------------------------------------------------ values
-def js_number_string(value: float) -> str:
-    """``String(number)``: ``2`` for 2.0, ``1e-7``, ``1e+21``, ``NaN``, ``Infinity``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        power = int(exponent)
-        if -7 < power < 21:
-            # JavaScript writes these without an exponent where Python does not.
-            return format(Decimal(text), "f")
-        return f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
-    return text
-
-
 def js_string(value: Any) -> str:
     """How Nunjucks prints a value: nothing for null/undefined, ``true``, ``a,b``,
     ``[object Object]``."""

@@ -136,7 +136,7 @@ class _StoreSink:
             return True
         if time.monotonic() - self._last_check >= CANCEL_CHECK_INTERVAL:
             self._last_check = time.monotonic()
-            self._cancelled = self.store.get(self.task_id).status == "cancelled"
+            self._cancelled = self.store.status(self.task_id) == "cancelled"
         return self._cancelled
 
 
@@ -570,7 +570,7 @@ class ScaffolderService:
         error: dict[str, Any] | None,
         steps: dict[str, dict[str, Any]],
     ) -> str:
-        current = self.store.get(task_id).status
+        current = self.store.status(task_id)
         final = "cancelled" if current == "cancelled" else status
         body: dict[str, Any] = {"message": f"Run completed with status: {final}"}
         values: dict[str, Any] = {"status": final, "finished_at": now(), "steps": steps}

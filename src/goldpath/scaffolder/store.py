@@ -219,6 +219,12 @@ class TaskStore:
             raise NotFoundError(f"no scaffolder task with id {task_id}", where=task_id)
         return _row(row)
 
+    def status(self, task_id: str) -> str | None:
+        """Just the status (polled while a task runs, so no JSON columns are read)."""
+        with self.db.session(write=False) as session:
+            value = session.execute(sa.select(_t.status).where(_t.id == task_id)).scalar()
+        return cast("str | None", value)
+
     def list(
         self,
         *,

@@ -10,7 +10,6 @@ with ``ctx.output(name, value)``.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import threading
@@ -221,13 +220,3 @@ class ActionContext:
             if left <= 0:
                 return
             time.sleep(min(left, 0.2))
-
-
-def git_env() -> dict[str, str]:
-    """Environment for git subprocesses: no prompts, no system config, plain transports."""
-    return {
-        **os.environ,
-        "GIT_ALLOW_PROTOCOL": "http:https:file",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from goldpath.core.errors import GoldpathError
-from goldpath.scaffolder.actions.base import git_env
+from goldpath.core.gitenv import git_env
 
 PUSH_TIMEOUT = 300.0
 #: What git prints when the server turned the credentials down.
@@ -94,7 +94,6 @@ def init_and_push(
             del env[key]
         env.update(
             {
-                "GIT_CONFIG_GLOBAL": os.devnull,
                 "GIT_DIR": git_dir,
                 "GIT_WORK_TREE": str(source),
                 "GIT_AUTHOR_NAME": author_name,

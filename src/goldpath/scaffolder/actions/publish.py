@@ -79,9 +79,17 @@ def source_dir(ctx: ActionContext) -> Path:
 
 
 def author(ctx: ActionContext) -> tuple[str, str]:
-    """``gitAuthorName``/``gitAuthorEmail``, else Backstage's ``Scaffolder`` fallback."""
-    name = ctx.input.get("gitAuthorName") or "Scaffolder"
-    email = ctx.input.get("gitAuthorEmail") or "scaffolder@goldpath.local"
+    """``gitAuthorName``/``gitAuthorEmail``, else the user running the template (their
+    catalog profile), else Backstage's ``Scaffolder`` fallback."""
+    entity = ctx.user.entity or {}
+    profile = (entity.get("spec") or {}).get("profile") or {}
+    name = (
+        ctx.input.get("gitAuthorName")
+        or profile.get("displayName")
+        or (entity.get("metadata") or {}).get("name")
+        or "Scaffolder"
+    )
+    email = ctx.input.get("gitAuthorEmail") or profile.get("email") or "scaffolder@goldpath.local"
     return str(name), str(email)
 
 
