@@ -461,3 +461,46 @@ def test_facets_follow_catalog_changes(platform: Platform, shop: Path, tmp_path:
     assert kinds() == {"API": 1, "Component": 1, "Group": 1, "Location": 1}  # served again
     catalog.remove_location(location_id)
     assert kinds() == {}
+
+
+def test_plugins_hear_which_entities_changed_after_commit(settings: Any, shop: Path) -> None:
+    from goldpath.core.hookspecs import hookimpl
+    from goldpath.core.plugins import build_plugin_manager
+
+    heard: list[tuple[list[str], list[str], bool]] = []
+
+    class Listener:
+        @hookimpl
+        def goldpath_catalog_changed(
+            self, platform: Platform, written: list[str], deleted: list[str]
+        ) -> None:
+            # Committed already: a fresh read sees the change.
+            visible = [
+                key for key in written if get_catalog(platform).queries.by_refs([key])["items"][0]
+            ]
+            heard.append((sorted(written), sorted(deleted), visible == written))
+
+    pm = build_plugin_manager()
+    pm.register(Listener(), name="listener")
+    platform = Platform.create(settings, plugins=pm)
+    try:
+        location_id = register(platform, "file", str(shop))
+        written = {key for batch in heard for key in batch[0]}
+        assert {"component:default/checkout", "group:default/team-a"} <= written
+        assert all(seen for _, _, seen in heard)
+
+        heard.clear()
+        catalog = get_catalog(platform)
+        catalog.refresh_location_now(location_id)
+        assert heard == []  # nothing changed, nothing to hear
+
+        shop.write_text(textwrap.dedent(SERVICE).replace("Takes the money", "Takes it"))
+        catalog.refresh_location_now(location_id)
+        assert ["component:default/checkout"] in [w for w, _, _ in heard]
+
+        heard.clear()
+        checkout = entity(catalog, "component", "checkout")
+        catalog.delete_entity_by_uid(checkout["metadata"]["uid"])
+        assert ([], ["component:default/checkout"], True) in heard
+    finally:
+        platform.close()

@@ -131,6 +131,8 @@ def _error(message: str, where: str | None, name: str = "InputError") -> dict[st
 
 
 Progress = Callable[[str], None]
+#: Told, after commit, which final entities were written and which were deleted.
+ChangeListener = Callable[[list[str], list[str]], None]
 
 
 class Processor:
@@ -140,11 +142,17 @@ class Processor:
         settings: Settings,
         events: EventLog,
         url_readers: Callable[[], list[UrlReader]] | None = None,
+        on_change: ChangeListener | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.events = events
         self._url_readers = url_readers
+        self._on_change = on_change
+
+    def _changed(self, written: list[str], deleted: list[str]) -> None:
+        if self._on_change is not None and (written or deleted):
+            self._on_change(written, deleted)
 
     def reader(self) -> Reader:
         return Reader(self.settings, url_readers=self._url_readers() if self._url_readers else [])
@@ -644,6 +652,7 @@ class Processor:
                 "catalog.entities.stitched",
                 data={"refs": [f.ref_key for f in finals[:200]], "count": len(finals)},
             )
+            self._changed([f.ref_key for f in finals if f.ref_key not in rejected], [])
         return len(finals)
 
     # ================================================================ removal
@@ -682,6 +691,7 @@ class Processor:
                 session.execute(delete(RelationRow).where(RelationRow.originating_key.in_(chunk)))
                 session.execute(delete(ProcessingRow).where(ProcessingRow.ref_key.in_(chunk)))
                 deleted += delete_final_entities(session, chunk)
+            self._changed([], chunk)
         self.stitch(touched - set(keys))
         return deleted
 

@@ -66,7 +66,13 @@ class CatalogService:
         self.settings = platform.settings
         self.queries = EntityQueries(platform.db)
         self.processor = Processor(
-            platform.db, platform.settings, platform.events, lambda: url_readers(platform)
+            platform.db,
+            platform.settings,
+            platform.events,
+            lambda: url_readers(platform),
+            on_change=lambda written, deleted: platform.plugins.hook.goldpath_catalog_changed(
+                platform=platform, written=written, deleted=deleted
+            ),
         )
 
     # ------------------------------------------------------------- locations

@@ -94,3 +94,8 @@ def goldpath_nav_items() -> list[dict[str, str]]:  # type: ignore[empty-body]
 @hookspec
 def goldpath_git_pushed(platform: Platform, push: dict[str, Any]) -> None:
     """A hosted ref moved: ``{owner, name, ref, before, after, created, deleted, pusher}``."""
+
+
+@hookspec
+def goldpath_catalog_changed(platform: Platform, written: list[str], deleted: list[str]) -> None:
+    """Final entities changed (ref keys ``kind:ns/name``), called after the change committed."""
