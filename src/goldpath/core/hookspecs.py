@@ -99,3 +99,9 @@ def goldpath_git_pushed(platform: Platform, push: dict[str, Any]) -> None:
 @hookspec
 def goldpath_catalog_changed(platform: Platform, written: list[str], deleted: list[str]) -> None:
     """Final entities changed (ref keys ``kind:ns/name``), called after the change committed."""
+
+
+@hookspec
+def goldpath_docs_built(platform: Platform, entity_ref: str, pages: list[dict[str, Any]]) -> None:
+    """A TechDocs site was stored for ``entity_ref``; ``pages``: ``{path, title, text,
+    sections: [{id, title, text}]}`` (``path`` relative to the site root, ``id`` an anchor)."""
