@@ -21,6 +21,7 @@ from golden_path_harness import (
     check_dashboard,
     check_kubernetes_manifests,
     create_from_template,
+    render_kustomization,
     run_make_test,
     run_ruff,
 )
@@ -137,6 +138,13 @@ def test_http_service_repository_is_complete(
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["limits"] and container["resources"]["requests"]
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    for env_name, replicas in (("dev", 1), ("staging", 2), ("production", 3)):
+        rendered = render_kustomization(repo / "k8s" / "overlays" / env_name)
+        (deployed,) = [obj for obj in rendered if obj["kind"] == "Deployment"]
+        assert deployed["metadata"]["namespace"] == f"{name}-{env_name}"
+        assert deployed["spec"]["replicas"] == replicas
+        app_env = deployed["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": "APP_ENV", "value": env_name} in app_env
     alerts = check_alert_rules(repo / "observability" / "alerts.yaml", repo / "docs" / "runbook.md")
     assert {"ServiceUnavailable", "HighLatency", "ErrorBudgetBurn"} <= set(alerts)
     dashboard = check_dashboard(repo / "observability" / "dashboard.json", METRICS)

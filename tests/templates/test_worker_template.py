@@ -26,6 +26,7 @@ from golden_path_harness import (
     create_from_template,
     free_port,
     pip_cache_dir,
+    render_kustomization,
     run_make_test,
     run_ruff,
 )
@@ -112,6 +113,13 @@ def test_worker_repository_is_complete(platform: Platform, tmp_path: Path, combo
         "optional": True,
     }
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    for env_name, replicas in (("dev", 1), ("staging", 2), ("production", 3)):
+        rendered = render_kustomization(repo / "k8s" / "overlays" / env_name)
+        (deployed,) = [obj for obj in rendered if obj["kind"] == "Deployment"]
+        assert deployed["metadata"]["namespace"] == f"{name}-{env_name}"
+        assert deployed["spec"]["replicas"] == replicas
+        app_env = deployed["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": "APP_ENV", "value": env_name} in app_env
     alerts = check_alert_rules(repo / "observability" / "alerts.yaml", repo / "docs" / "runbook.md")
     assert {"WorkerDown", "JobsDeadLettered", "SlowJobs", "ErrorBudgetBurn"} <= set(alerts)
     rules = (repo / "observability" / "alerts.yaml").read_text()
