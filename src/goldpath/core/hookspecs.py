@@ -105,3 +105,17 @@ def goldpath_catalog_changed(platform: Platform, written: list[str], deleted: li
 def goldpath_docs_built(platform: Platform, entity_ref: str, pages: list[dict[str, Any]]) -> None:
     """A TechDocs site was stored for ``entity_ref``; ``pages``: ``{path, title, text,
     sections: [{id, title, text}]}`` (``path`` relative to the site root, ``id`` an anchor)."""
+
+
+@hookspec
+def goldpath_entity_tabs(  # type: ignore[empty-body]
+    platform: Platform, entity: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Tabs for this entity's portal page, if they apply to it: ``{"id", "title", "order",
+    "render": (request, entity) -> HTML str}``; shown at ``?tab=<id>``."""
+
+
+@hookspec
+def goldpath_home_cards(platform: Platform) -> list[dict[str, Any]]:  # type: ignore[empty-body]
+    """Cards for the portal's home page: ``{"id", "title", "order", "render": (request) -> HTML
+    str}``."""
