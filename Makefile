@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: up install install-test test lint typecheck unit bench docs clean
+.PHONY: up install install-test assets test lint typecheck unit bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-up: install
+# The portal's front-end packages come from npm (package.json) and are copied where the
+# portal serves them; nothing of them is committed. Install scripts are not run.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+assets: node_modules/.package-lock.json install
+	$(BIN)/python -m goldpath.web.assets node_modules
+
+up: install assets
 	$(BIN)/goldpath up
 
 lint: install-test
@@ -34,7 +42,7 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-unit: install-test
+unit: install-test assets
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -43,4 +51,4 @@ bench: install-test
 	$(BIN)/python bench/catalog_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules src/goldpath/web/static/vendor

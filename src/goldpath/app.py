@@ -136,8 +136,22 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.add_middleware(ObserveMiddleware)
 
+    def error_page(request: Request, status: int, detail: str) -> Response | None:
+        """The portal's HTML error page for a browser's request outside the API."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return None
+        page: Response | None = platform.plugins.hook.goldpath_error_page(
+            request=request, status=status, detail=detail
+        )
+        return page
+
     @app.exception_handler(GoldpathError)
-    async def on_goldpath_error(request: Request, exc: GoldpathError) -> JSONResponse:
+    async def on_goldpath_error(request: Request, exc: GoldpathError) -> Response:
+        page = error_page(request, exc.status_code, str(exc))
+        if page is not None:
+            return page
         extra: dict[str, Any] = {}
         if exc.where:
             extra["where"] = exc.where
@@ -159,16 +173,18 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        accepts_html = "text/html" in request.headers.get("accept", "")
-        renderer = getattr(app.state, "html_error_renderer", None)
-        if accepts_html and renderer is not None and not request.url.path.startswith("/api/"):
-            return renderer(request, exc.status_code, str(exc.detail))
+        page = error_page(request, exc.status_code, str(exc.detail))
+        if page is not None:
+            return page
         name = "NotFoundError" if exc.status_code == 404 else "Error"
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail), name=name)
 
     @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
+        page = error_page(request, 500, "an unexpected error occurred")
+        if page is not None:
+            return page
         return problem(request, 500, "Internal error", "an unexpected error occurred")
 
     @app.get("/healthz", include_in_schema=False)

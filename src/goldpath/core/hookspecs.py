@@ -119,3 +119,8 @@ def goldpath_entity_tabs(  # type: ignore[empty-body]
 def goldpath_home_cards(platform: Platform) -> list[dict[str, Any]]:  # type: ignore[empty-body]
     """Cards for the portal's home page: ``{"id", "title", "order", "render": (request) -> HTML
     str}``."""
+
+
+@hookspec(firstresult=True)
+def goldpath_error_page(request: Any, status: int, detail: str) -> Any:
+    """An HTML page (a Starlette ``Response``) for an error on a portal request, or None."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goldpath.core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
+    from fastapi import APIRouter, Request
 
     from goldpath.core.platform import Platform
 
@@ -21,4 +21,18 @@ def goldpath_routers(platform: Platform) -> list[APIRouter]:
 
 @hookimpl
 def goldpath_nav_items() -> list[dict[str, str]]:
-    return [{"title": "Home", "href": "/"}, {"title": "API", "href": "/api/docs"}]
+    return [{"title": "Home", "href": "/"}]
+
+
+@hookimpl
+def goldpath_home_cards(platform: Platform) -> list[dict[str, Any]]:
+    from goldpath.web.home import builtin_cards
+
+    return builtin_cards(platform)
+
+
+@hookimpl
+def goldpath_error_page(request: Request, status: int, detail: str) -> Any:
+    from goldpath.web.pages import error_page
+
+    return error_page(request, status, detail)
