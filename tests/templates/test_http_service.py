@@ -27,7 +27,6 @@ from golden_path_harness import (
 )
 
 from goldpath.core.platform import Platform
-from server_process import run_cli, running_server
 
 METRICS = [
     "http_server_requests_total",
@@ -189,30 +188,3 @@ def test_generated_http_service_passes_its_own_checks_and_serves(
     assert requests[0]["route"] == "/api/v1/hello/{name}"
     messages = [line["message"] for line in lines]
     assert "stopped" in messages and "Application shutdown complete." in messages
-
-
-@pytest.mark.slow
-def test_goldpath_up_offers_http_service_to_goldpath_create(
-    tmp_path: Path, sqlite_url: str
-) -> None:
-    # Once, on SQLite: the scaffolder's own tests cover both databases.
-    with running_server("up", tmp_path / "data", sqlite_url) as url:
-        listed = run_cli("templates", "ls", url=url, check=True)
-        assert "default/http-service" in listed.stdout
-
-        created = run_cli(
-            "create",
-            "http-service",
-            "--set",
-            "name=gift-cards",
-            "--set",
-            "owner=group:default/team-checkout",
-            "--set",
-            "description=Sells gift cards",
-            "--set",
-            "database=postgres",
-            url=url,
-            check=True,
-        )
-        assert "Open in catalog: component:default/gift-cards" in created.stdout
-        assert f"Repository: {url}/git/services/gift-cards.git" in created.stdout
