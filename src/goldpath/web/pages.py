@@ -28,9 +28,14 @@ ERROR_TITLES = {
 }
 
 
-def nav_items(request: Request) -> list[dict[str, str]]:
+#: Where the built-in sections sit in the navigation; plugins may give an ``order``.
+NAV_ORDER = {"/": 0, "/catalog": 10, "/create": 20, "/docs": 30, "/search": 40}
+
+
+def nav_items(request: Request) -> list[dict[str, Any]]:
     hook = request.app.state.platform.plugins.hook
-    return [item for group in hook.goldpath_nav_items() for item in group or []]
+    items = [item for group in hook.goldpath_nav_items() for item in group or []]
+    return sorted(items, key=lambda item: (item.get("order", NAV_ORDER.get(item["href"], 50))))
 
 
 def _portal_context(request: Request) -> dict[str, Any]:
