@@ -35,7 +35,7 @@ NAV_ORDER = {"/": 0, "/catalog": 10, "/create": 20, "/docs": 30, "/search": 40}
 def nav_items(request: Request) -> list[dict[str, Any]]:
     hook = request.app.state.platform.plugins.hook
     items = [item for group in hook.goldpath_nav_items() for item in group or []]
-    return sorted(items, key=lambda item: (item.get("order", NAV_ORDER.get(item["href"], 50))))
+    return sorted(items, key=lambda item: item.get("order", NAV_ORDER.get(item["href"], 50)))
 
 
 def _portal_context(request: Request) -> dict[str, Any]:
