@@ -18,6 +18,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "goldpath.git.plugin",
     "goldpath.scaffolder.plugin",
     "goldpath.templates.plugin",
+    "goldpath.search.plugin",
+    "goldpath.docs.plugin",
     "goldpath.web.plugin",
     "goldpath.demo.plugin",
 )

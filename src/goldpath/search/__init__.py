@@ -1,0 +1,1 @@
+"""Search: one index over catalog entities, TechDocs pages and templates."""
