@@ -89,3 +89,10 @@ def goldpath_startup(platform: Platform) -> None:
 @hookimpl
 def goldpath_nav_items() -> list[dict[str, str]]:
     return [{"title": "Catalog", "href": "/catalog"}]
+
+
+@hookimpl
+def goldpath_entity_tabs(platform: Platform, entity: dict[str, Any]) -> list[dict[str, Any]]:
+    from goldpath.catalog.tabs import builtin_tabs
+
+    return builtin_tabs(entity)

@@ -38,6 +38,9 @@ from goldpath.core.errors import InputError, NotFoundError
 
 _GENERATION = text("SELECT value FROM catalog_meta WHERE key = 'generation'")
 _FACET_CACHE_SIZE = 256
+_COUNT_CACHE_SIZE = 256
+_UNREAD = object()
+_ESTIMATE_CACHE_SIZE = 1024
 
 #: ``GET /entities/by-query`` page size when the caller gives none (Backstage's default).
 DEFAULT_QUERY_LIMIT = 200
@@ -354,6 +357,8 @@ class _Plan:
 
     groups: list[list[Cond]]
     small: bool
+    #: The catalog generation read while planning (``_UNREAD`` when planning needed none).
+    generation: Any = _UNREAD
 
     @property
     def everything(self) -> bool:
@@ -391,6 +396,34 @@ class _Plan:
             return "1 = 1"
         ors = [" AND ".join(sql.probe(c, entity_id) for c in group) for group in self.groups]
         return "(" + " OR ".join(f"({o})" for o in ors) + ")"
+
+    def single_kind(self) -> str | None:
+        """The one kind every match has, when the filter says so (``kind=component``)."""
+        if len(self.groups) != 1:
+            return None
+        for cond in self.groups[0]:
+            if (
+                isinstance(cond, Condition)
+                and not cond.negated
+                and cond.key == "kind"
+                and cond.values is not None
+                and len(cond.values) == 1
+            ):
+                return cond.values[0]
+        return None
+
+    def kind_drives(self) -> bool:
+        """The kind is the filter's most selective condition: walking that kind's entities
+        meets matches all along (``kind=system``), where a smaller driver (an owner's 30
+        entities among 60,000 components) is better materialised."""
+        kind = self.single_kind()
+        first = self.groups[0][0] if self.groups else None
+        return (
+            kind is not None
+            and isinstance(first, Condition)
+            and first.key == "kind"
+            and first.values == (kind,)
+        )
 
     def source(self, sql: _Sql) -> tuple[str, str]:
         """FROM and WHERE selecting matching ``catalog_entities e``, in the plan's shape."""
@@ -574,6 +607,9 @@ class EntityQueries:
             tuple[tuple[str, ...], tuple[str, ...], EntityFilter | None], tuple[Any, Json]
         ] = {}
         self._facet_lock = threading.Lock()
+        self._count_cache: dict[tuple[tuple[Cond, ...], ...], tuple[Any, int]] = {}
+        self._kind_key_cache: dict[tuple[str, str, str], tuple[Any, bool]] = {}
+        self._estimate_cache: dict[tuple[Cond, int], tuple[Any, int]] = {}
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -605,28 +641,52 @@ class EntityQueries:
             return _Plan([], small=False)
         if not need_size and len(groups) == 1 and len(groups[0]) == 1:
             return _Plan(groups, small=True)
+        generation = conn.execute(_GENERATION).scalar()
         counts = self._estimate(
-            conn, list(dict.fromkeys(c for g in groups for c in g if not _negated(c)))
+            conn, list(dict.fromkeys(c for g in groups for c in g if not _negated(c))), generation
         )
         # A negation selects no index range: it is probed last and never drives. A group of
         # negations alone walks every entity, so it counts as large.
         unbounded = SMALL_SET + 1
         for group in groups:
             group.sort(key=lambda c: (_negated(c), counts.get(c, unbounded)))
-        return _Plan(groups, small=sum(counts.get(g[0], unbounded) for g in groups) <= SMALL_SET)
+        small = sum(counts.get(g[0], unbounded) for g in groups) <= SMALL_SET
+        return _Plan(groups, small=small, generation=generation)
 
-    def _estimate(self, conn: Connection, conds: Sequence[Cond]) -> dict[Cond, int]:
-        """How many rows each condition selects, counted only up to just past SMALL_SET."""
-        if not conds:
-            return {}
+    def _estimate(
+        self, conn: Connection, conds: Sequence[Cond], generation: Any
+    ) -> dict[Cond, int]:
+        """How many rows each condition selects, counted only up to just past SMALL_SET.
+
+        Remembered per catalog generation: every page of a filtered list plans again (a
+        cursor carries the filter, not the plan), and counting a text condition's matches
+        reads up to every value of its keys (~60 ms at 100,000 entities on PostgreSQL).
+        """
+        cap = SMALL_SET + 1
+        found: dict[Cond, int] = {}
+        missing = []
+        for cond in conds:
+            cached = self._estimate_cache.get((cond, cap))
+            if cached is not None and cached[0] == generation:
+                found[cond] = cached[1]
+            else:
+                missing.append(cond)
+        if not missing:
+            return found
         sql = self._sql()
         columns = [
             f"(SELECT count(*) FROM (SELECT 1 FROM catalog_search d WHERE {sql.match(c, 'd')} "
-            f"LIMIT {SMALL_SET + 1}) x{i})"
-            for i, c in enumerate(conds)
+            f"LIMIT {cap}) x{i})"
+            for i, c in enumerate(missing)
         ]
         row = conn.execute(text("SELECT " + ", ".join(columns)), sql.params).one()
-        return {c: int(n) for c, n in zip(conds, row, strict=True)}
+        with self._facet_lock:
+            for cond, n in zip(missing, row, strict=True):
+                found[cond] = int(n)
+                if len(self._estimate_cache) >= _ESTIMATE_CACHE_SIZE:
+                    self._estimate_cache.pop(next(iter(self._estimate_cache)))
+                self._estimate_cache[(cond, cap)] = (generation, int(n))
+        return found
 
     # ------------------------------------------------------------------ single entities
     def _one(self, where: str, value: str) -> str | None:
@@ -933,7 +993,7 @@ class EntityQueries:
             pass
         elif state.order is None:
             rows, window = self._rows_by_uid(conn, plan, state, want, offset, counted)
-        elif plan.small:
+        elif plan.small and not (_names_in_kind(plan, state.order) and plan.kind_drives()):
             rows, window = self._rows_sorted_small(conn, plan, state, want, offset, counted)
         else:
             rows = self._rows_sorted_scan(conn, plan, state, want, offset)
@@ -963,6 +1023,28 @@ class EntityQueries:
         return QueryPage(bodies, total, next_cursor, prev_cursor)
 
     def _count(self, conn: Connection, plan: _Plan) -> int:
+        """Counted once per catalog generation, as facets are: a large set costs a walk of
+        its index range (an intersection of two halves of 100,000 entities: ~80 ms), and
+        the same list is asked for again and again between two changes of the catalog.
+
+        The generation is read before counting, so a write in between only makes the
+        cached count newer than its generation, and the next read counts again.
+        """
+        key = tuple(tuple(group) for group in plan.groups)
+        generation = plan.generation
+        if generation is _UNREAD:
+            generation = conn.execute(_GENERATION).scalar()
+        cached = self._count_cache.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        total = self._count_now(conn, plan)
+        with self._facet_lock:
+            if len(self._count_cache) >= _COUNT_CACHE_SIZE:
+                self._count_cache.pop(next(iter(self._count_cache)))
+            self._count_cache[key] = (generation, total)
+        return total
+
+    def _count_now(self, conn: Connection, plan: _Plan) -> int:
         if plan.everything:
             return int(conn.execute(text("SELECT count(*) FROM catalog_entities")).scalar_one())
         sql = self._sql()
@@ -1066,6 +1148,8 @@ class EntityQueries:
         position = state.position
         in_nulls = position is not None and position[0] is None
         phases = ["nulls", "keyed"] if state.backward else ["keyed", "nulls"]
+        if not self._kind_may_have(conn, plan, key):
+            phases.remove("keyed")
         for phase in phases:
             if len(rows) >= need:
                 break
@@ -1093,6 +1177,10 @@ class EntityQueries:
         start: list[Any] | None,
         n: int,
     ) -> list[tuple[list[Any], int]]:
+        if _names_in_kind(plan, (key, declared)):
+            kind = plan.single_kind()
+            assert kind is not None
+            return self._names_of_kind(conn, plan, kind, ascending, start, n)
         sql = self._sql()
         k = sql.bind(key)
         direction = "ASC" if ascending else "DESC"
@@ -1118,6 +1206,74 @@ class EntityQueries:
         )
         return [([v, i], i) for v, i in conn.execute(text(query), sql.params)]
 
+    def _kind_may_have(self, conn: Connection, plan: _Plan, key: str) -> bool:
+        """False when the filter's one kind has no entity with a value under ``key`` (groups
+        by lifecycle): the walk of every entity's value for that key would find nothing,
+        after reading all of them. Asking the kind's entities costs at most one probe each,
+        and is remembered until the catalog changes (as counts are).
+        """
+        kind = plan.single_kind()
+        if kind is None or key in ALWAYS_PRESENT_KEYS:
+            return True
+        cache_key = ("has", kind, key)
+        generation = plan.generation
+        if generation is _UNREAD:
+            generation = conn.execute(_GENERATION).scalar()
+        cached = self._kind_key_cache.get(cache_key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        sql = self._sql()
+        probe = sql.exists(
+            f"catalog_search p WHERE p.entity_id = e.id "
+            f"AND {sql.key_only('p.key')} = {sql.bind(key)} AND p.value IS NOT NULL"
+        )
+        query = (
+            f"SELECT 1 FROM catalog_entities e WHERE lower(e.kind) = {sql.bind(kind)} "
+            f"AND {probe} LIMIT 1"
+        )
+        found = conn.execute(text(query), sql.params).first() is not None
+        with self._facet_lock:
+            if len(self._kind_key_cache) >= _COUNT_CACHE_SIZE:
+                self._kind_key_cache.pop(next(iter(self._kind_key_cache)))
+            self._kind_key_cache[cache_key] = (generation, found)
+        return found
+
+    def _names_of_kind(
+        self,
+        conn: Connection,
+        plan: _Plan,
+        kind: str,
+        ascending: bool,
+        start: list[Any] | None,
+        n: int,
+    ) -> list[tuple[list[Any], int]]:
+        """One kind in name order, from the ``(lower(kind), lower(name), id)`` index.
+
+        Walking the names of every entity for those of one kind costs as many rows as sort
+        before that kind's first match: most of the catalog for groups named ``team-*``
+        (0.4 s at 100,000 entities), where this reads only the page. The values are those
+        of ``metadata.name`` in catalog_search (names are ASCII, so ``lower`` agrees), and
+        positions are the same ``[value, entity id]``, so cursors go both ways.
+        """
+        sql = self._sql()
+        direction = "ASC" if ascending else "DESC"
+        where = [f"lower(e.kind) = {sql.bind(kind)}"]
+        if start is not None:
+            value, last_id = sql.bind(start[0]), sql.bind(start[1])
+            op = ">" if ascending else "<"
+            # Spelled so the index seeks to the position: SQLite does not bound an index
+            # range by a row-value comparison on expressions.
+            where.append(
+                f"lower(e.name) {op}= {value} AND "
+                f"(lower(e.name) {op} {value} OR e.id {op} {last_id})"
+            )
+        where.append(plan.matches(sql, "e.id"))
+        query = (
+            f"SELECT lower(e.name), e.id FROM catalog_entities e WHERE {' AND '.join(where)} "
+            f"ORDER BY lower(e.name) {direction}, e.id {direction} LIMIT {sql.bind(n)}"
+        )
+        return [([v, i], i) for v, i in conn.execute(text(query), sql.params)]
+
     def _nulls(
         self,
         conn: Connection,
@@ -1130,6 +1286,11 @@ class EntityQueries:
         sql = self._sql()
         direction = "ASC" if ascending else "DESC"
         where = []
+        kind = plan.single_kind()
+        if kind is not None:
+            # The (lower(kind), id) index: one kind's entities in id order, where walking
+            # every entity would first pass those of the kinds stored before it.
+            where.append(f"lower(e.kind) = {sql.bind(kind)}")
         if start_id is not None:
             where.append(f"e.id {'>' if ascending else '<'} {sql.bind(start_id)}")
         if not plan.everything:
@@ -1217,6 +1378,11 @@ class EntityQueries:
         for key, value, count in sorted(rows, key=lambda r: (r[0], r[1])):
             by_key[key].append({"value": value, "count": int(count)})
         return {"facets": {f: by_key[f.lower()] for f in wanted}}
+
+
+def _names_in_kind(plan: _Plan, order: tuple[str, str] | None) -> bool:
+    """Sorted by name within one kind: read in order from the kind/name index."""
+    return order is not None and order[0] == "metadata.name" and plan.single_kind() is not None
 
 
 def entities_array_json(bodies: Sequence[str], fields: Sequence[str] | None) -> bytes:
